@@ -1,0 +1,81 @@
+/* mtl ops on tensors. Each returns a new activation on the tape (NULL on failure,
+ * see mtl_tape_status) and, when the tape records and an input requires a gradient,
+ * records its backward. Semantics follow PyTorch's functions of the same name. */
+#ifndef MTL_OPS_H
+#define MTL_OPS_H
+
+#include "mtl/tape.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- dense (src/ops/dense.c) -------------------------------------------------- */
+/* y[N,out] = x[N,in] w[out,in]^T + b[out]; b may be NULL. */
+mtl_tensor *mtl_linear(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b);
+/* [M,K] x [K,N] -> [M,N] */
+mtl_tensor *mtl_matmul(mtl_tape *t, mtl_tensor *a, mtl_tensor *b);
+/* batched: a[B,M,K] (or [B,K,M] if trans_a) x b[B,K,N] (or [B,N,K] if trans_b) -> [B,M,N].
+ * Batched dot products for attention scores: e[B,E,D] x t[B,D,1] -> [B,E,1]. */
+mtl_tensor *mtl_bmm(mtl_tape *t, mtl_tensor *a, mtl_tensor *b, bool trans_a, bool trans_b);
+
+/* ---- convolution and pooling (src/ops/conv.c, src/ops/pool.c) ------------------- */
+/* x[N,Cin,L], w[Cout,Cin,K], b[Cout] or NULL -> [N,Cout,(L+2pad-K)/stride+1]; zero padding. */
+mtl_tensor *mtl_conv1d(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int stride, int pad);
+/* x[N,C,L] -> [N,C,(L-kernel)/stride+1]; remembers the argmax of each window. */
+mtl_tensor *mtl_maxpool1d(mtl_tape *t, mtl_tensor *x, int kernel, int stride);
+
+/* ---- normalisation and regularisation (src/ops/norm.c) ------------------------- */
+/* x[N,C] or [N,C,L]; gamma, beta [C] (or NULL: no affine); running_mean, running_var [C].
+ * Training tape: normalise with the batch statistics (biased variance) and update
+ * running = (1-momentum) running + momentum batch (unbiased variance for running_var).
+ * Evaluation tape: normalise with the running statistics. */
+mtl_tensor *mtl_batchnorm(mtl_tape *t, mtl_tensor *x, mtl_tensor *gamma, mtl_tensor *beta,
+                          mtl_tensor *running_mean, mtl_tensor *running_var, float momentum, float eps);
+/* Training tape: zero each element with probability p, scale the rest by 1/(1-p)
+ * (mask from the tape's counter-based stream). Evaluation tape: identity. */
+mtl_tensor *mtl_dropout(mtl_tape *t, mtl_tensor *x, float p);
+
+/* ---- embedding (src/ops/embedding.c) ------------------------------------------ */
+/* table[V,D], ids[n] in [0,V) -> [n,D]. Backward adds into the rows used only. */
+mtl_tensor *mtl_embedding(mtl_tape *t, mtl_tensor *table, const int32_t *ids, int n);
+
+/* ---- activations (src/ops/activation.c) ---------------------------------------- */
+mtl_tensor *mtl_relu(mtl_tape *t, mtl_tensor *x);
+mtl_tensor *mtl_sigmoid(mtl_tape *t, mtl_tensor *x);
+mtl_tensor *mtl_tanh(mtl_tape *t, mtl_tensor *x);
+/* over `axis` (negative counts from the end) */
+mtl_tensor *mtl_softmax(mtl_tape *t, mtl_tensor *x, int axis);
+mtl_tensor *mtl_log_softmax(mtl_tape *t, mtl_tensor *x, int axis);
+
+/* ---- element-wise and shape (src/ops/elementwise.c, src/ops/shape.c) ------------ */
+/* a + b and a * b with NumPy broadcasting (right-aligned; a dim of 1 broadcasts). */
+mtl_tensor *mtl_add(mtl_tape *t, mtl_tensor *a, mtl_tensor *b);
+mtl_tensor *mtl_mul(mtl_tape *t, mtl_tensor *a, mtl_tensor *b);
+/* scale * x + shift */
+mtl_tensor *mtl_affine(mtl_tape *t, mtl_tensor *x, float scale, float shift);
+/* channel-wise scale: x[N,C,L] * s[N,C] (s[n,c] multiplies row (n,c)) */
+mtl_tensor *mtl_scale_channels(mtl_tape *t, mtl_tensor *x, mtl_tensor *s);
+/* mean / sum over `axis` (negative counts from the end); keepdim keeps it as size 1 */
+mtl_tensor *mtl_mean(mtl_tape *t, mtl_tensor *x, int axis, bool keepdim);
+mtl_tensor *mtl_sum(mtl_tape *t, mtl_tensor *x, int axis, bool keepdim);
+/* concatenation of n tensors along `axis`; all other dims equal */
+mtl_tensor *mtl_concat(mtl_tape *t, int n, mtl_tensor *const *xs, int axis);
+/* x[..., start:start+len, ...] along `axis` */
+mtl_tensor *mtl_slice(mtl_tape *t, mtl_tensor *x, int axis, int start, int len);
+/* same elements, new shape (same size) */
+mtl_tensor *mtl_reshape(mtl_tape *t, mtl_tensor *x, mtl_shape shape);
+
+/* ---- losses: scalar (0-d) results, mean over the batch (src/ops/loss.c) --------- */
+/* logits[N,C], target[N] class indices in [0,C) */
+mtl_tensor *mtl_cross_entropy(mtl_tape *t, mtl_tensor *logits, const int32_t *target);
+/* logits[N] or [N,1], target[N] in [0,1] */
+mtl_tensor *mtl_bce_with_logits(mtl_tape *t, mtl_tensor *logits, const float *target);
+/* mean (a-b)^2 and mean |a-b|; a and b of the same shape (b may be a plain input) */
+mtl_tensor *mtl_mse(mtl_tape *t, mtl_tensor *a, mtl_tensor *b);
+mtl_tensor *mtl_l1(mtl_tape *t, mtl_tensor *a, mtl_tensor *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,81 @@
+#include "core/arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#define ARENA_ALIGN 64
+#define ARENA_MIN_CHUNK ((size_t)1 << 20)
+
+struct mtl_arena_chunk {
+    mtl_arena_chunk *prev;
+    size_t size, used;
+    unsigned char *base; /* aligned start of the usable bytes */
+};
+
+static mtl_arena_chunk *chunk_new(size_t size, mtl_arena_chunk *prev) {
+    mtl_arena_chunk *c = malloc(sizeof *c);
+    if (!c) return NULL;
+    c->base = aligned_alloc(ARENA_ALIGN, size);
+    if (!c->base) {
+        free(c);
+        return NULL;
+    }
+    c->prev = prev;
+    c->size = size;
+    c->used = 0;
+    return c;
+}
+
+void mtl_arena_init(mtl_arena *a) {
+    a->head = NULL;
+    a->used_total = a->high_water = a->capacity = 0;
+}
+
+void *mtl_arena_alloc(mtl_arena *a, size_t bytes) {
+    size_t need = (bytes + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    if (need < bytes) return NULL; /* overflow */
+    if (need == 0) need = ARENA_ALIGN;
+    if (!a->head || a->head->size - a->head->used < need) {
+        size_t size = a->capacity > ARENA_MIN_CHUNK ? a->capacity : ARENA_MIN_CHUNK;
+        if (size < need) size = need;
+        mtl_arena_chunk *c = chunk_new(size, a->head);
+        if (!c) return NULL;
+        a->head = c;
+        a->capacity += size;
+    }
+    void *p = a->head->base + a->head->used;
+    a->head->used += need;
+    a->used_total += need;
+    if (a->used_total > a->high_water) a->high_water = a->used_total;
+    return p;
+}
+
+void mtl_arena_reset(mtl_arena *a) {
+    if (a->head && a->head->prev) {
+        /* the last step needed several chunks: replace them by one that holds it all */
+        size_t want = a->high_water;
+        mtl_arena_free(a);
+        size_t hw = want;
+        mtl_arena_init(a);
+        a->high_water = hw;
+        mtl_arena_chunk *c = chunk_new(want < ARENA_MIN_CHUNK ? ARENA_MIN_CHUNK : want, NULL);
+        if (c) {
+            a->head = c;
+            a->capacity = c->size;
+        }
+    } else if (a->head) {
+        a->head->used = 0;
+    }
+    a->used_total = 0;
+}
+
+void mtl_arena_free(mtl_arena *a) {
+    mtl_arena_chunk *c = a->head;
+    while (c) {
+        mtl_arena_chunk *prev = c->prev;
+        free(c->base);
+        free(c);
+        c = prev;
+    }
+    mtl_arena_init(a);
+}

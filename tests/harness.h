@@ -1,0 +1,86 @@
+/* A small test harness: checks count failures, each test binary ends with
+ * "N passed, N failed"; plus finite-difference gradient checks and fixture access. */
+#ifndef MTL_TEST_HARNESS_H
+#define MTL_TEST_HARNESS_H
+
+#include <stdio.h>
+
+#include "mtl/mtl.h"
+
+extern int th_checks_failed; /* failures inside the running test */
+
+#define CHECK(cond, ...)                                                                                              \
+    do {                                                                                                              \
+        if (!(cond)) {                                                                                                \
+            th_checks_failed++;                                                                                       \
+            fprintf(stderr, "  FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                        \
+            fprintf(stderr, __VA_ARGS__);                                                                             \
+            fprintf(stderr, "\n");                                                                                    \
+        }                                                                                                             \
+    } while (0)
+
+/* |a - b| <= atol + rtol * max(|a|, |b|) */
+#define CHECK_CLOSE(a, b, atol, rtol, what)                                                                           \
+    CHECK(th_close((double)(a), (double)(b), atol, rtol), "%s: %.9g vs %.9g", what, (double)(a), (double)(b))
+
+#define CHECK_OK(expr)                                                                                                \
+    do {                                                                                                              \
+        mtl_status s_ = (expr);                                                                                       \
+        CHECK(s_ == MTL_OK, "%s -> %s: %s", #expr, mtl_status_name(s_), mtl_last_error());                          \
+    } while (0)
+
+int th_close(double a, double b, double atol, double rtol);
+
+/* runs fn as one test: prints "ok name" / "FAIL name" */
+void th_run(const char *name, void (*fn)(void));
+#define RUN(fn) th_run(#fn, fn)
+/* prints "N passed, N failed" and returns the exit code */
+int th_summary(void);
+
+/* Compares n floats; prints the max absolute and relative difference under `what`;
+ * fails if any |got-want| > atol + rtol*|want|. Returns 1 if within tolerance. */
+int th_compare(const char *what, const float *got, const float *want, int64_t n, double atol, double rtol);
+
+/* ---- finite-difference gradient check ------------------------------------------
+ * forward builds the op under test on a fresh tape from the wrapped inputs (each a
+ * requires-grad activation) and returns its output y. The check seeds backward with
+ * a fixed random dy and compares every input's analytic gradient with central
+ * differences of L = sum(y * dy) (accumulated in double), at up to max_elems
+ * elements per input. */
+typedef mtl_tensor *(*th_forward_fn)(mtl_tape *t, mtl_tensor **in, void *ctx);
+typedef struct {
+    const char *name;
+    int n_in;
+    float *data[6];     /* input values (modified and restored during the check) */
+    mtl_shape shape[6];
+    bool check[6];      /* false: the input gets no gradient check (e.g. running stats) */
+    th_forward_fn forward;
+    void *ctx;
+    float eps;          /* default 1e-2 */
+    double atol, rtol;  /* defaults 1e-3, 1e-2 */
+    int max_elems;      /* default 64 */
+    bool training;      /* tape mode; default false unless set (set it for batchnorm/dropout) */
+} th_gradcheck;
+/* returns 1 if all checked elements agree; prints the worst element per input */
+int th_gradcheck_run(th_gradcheck *g);
+/* fills x with uniform values in [lo, hi) from a fixed seed */
+void th_fill(float *x, int64_t n, uint64_t seed, float lo, float hi);
+
+/* ---- fixtures: safetensors files in tests/fixtures, made by the tests/parity scripts -
+ * The directory is $MTL_FIXTURES (set by ctest) or tests/fixtures. */
+mtl_st_file *th_fixture(const char *file);
+/* the float32 values of `name` (converted), or NULL and a failed check; shape out */
+float *th_fixture_f32(mtl_st_file *f, const char *name, mtl_shape *shape);
+/* class indices stored as I64/I32 converted to int32 */
+int32_t *th_fixture_i32(mtl_st_file *f, const char *name, int64_t *count);
+/* releases every buffer th_fixture_* returned */
+void th_fixture_release(void);
+
+/* One PyTorch parity case from a fixture written by tests/parity/fixture.py op_case():
+ * wraps "<prefix>.<names[i]>" as requires-grad inputs, runs op, compares the output with
+ * "<prefix>.y", seeds backward with "<prefix>.dy" and compares every input's gradient
+ * with "<prefix>.d<names[i]>" (|got-want| <= atol + rtol |want|), printing max diffs. */
+void th_parity_case(mtl_st_file *f, const char *prefix, int n_in, const char *const *names, th_forward_fn op,
+                    void *ctx, double atol, double rtol);
+
+#endif
