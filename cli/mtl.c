@@ -1,3 +1,39 @@
+/* mtl: the command. Subcommands parse flags, call libmtl, print, and exit. */
 #include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
 #include "mtl/mtl.h"
-int main(void) { printf("%s\n", mtl_build_info()); return 0; }
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"demo", cmd_demo, "train a small multi-task network on generated data and print per-task loss and accuracy"},
+    {"info", cmd_info, "show the version, BLAS and threading configuration, and the available models"},
+};
+#define N_COMMANDS (int)(sizeof commands / sizeof *commands)
+
+static void usage(FILE *to) {
+    fprintf(to, "usage: mtl <command> [flags]\n\nmulti-task learning with attention (MTAN, MTAGN, Co-AMTL), in C.\n\ncommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(to, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(to, "\n'mtl <command> --help' lists a command's flags with their defaults.\n'mtl --version' prints the version.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("mtl %s\n", mtl_version());
+        return 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "mtl: unknown command '%s' (expected one of:", argv[1]);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(stderr, " %s", commands[i].name);
+    fprintf(stderr, "; see mtl --help)\n");
+    return 2;
+}

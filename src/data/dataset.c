@@ -1,0 +1,46 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mtl/data.h"
+
+mtl_status mtl_dataset_alloc(mtl_dataset *d, int n, int channels, int length, int n_tasks) {
+    if (!d) return mtl_error(MTL_ERR_ARG, "dataset_alloc: dataset is NULL");
+    memset(d, 0, sizeof *d);
+    if (n < 1 || channels < 1 || length < 1 || n_tasks < 1 || n_tasks > MTL_MAX_TASKS)
+        return mtl_error(MTL_ERR_ARG, "dataset_alloc: invalid sizes (n %d, channels %d, length %d, tasks %d)", n,
+                         channels, length, n_tasks);
+    d->n = n, d->channels = channels, d->length = length, d->n_tasks = n_tasks;
+    d->x = malloc((size_t)n * channels * length * sizeof(float));
+    bool ok = d->x != NULL;
+    for (int k = 0; k < n_tasks; k++) ok = ok && (d->y[k] = calloc((size_t)n, sizeof(int32_t))) != NULL;
+    if (!ok) {
+        mtl_dataset_free(d);
+        return mtl_error(MTL_ERR_NOMEM, "dataset_alloc: out of memory for %d samples of %d x %d", n, channels, length);
+    }
+    return MTL_OK;
+}
+
+void mtl_dataset_free(mtl_dataset *d) {
+    if (!d) return;
+    free(d->x);
+    for (int k = 0; k < MTL_MAX_TASKS; k++) free(d->y[k]);
+    memset(d, 0, sizeof *d);
+}
+
+mtl_status mtl_dataset_validate(const mtl_dataset *d, const char *what) {
+    if (!d || !d->x) return mtl_error(MTL_ERR_ARG, "%s: no data", what);
+    size_t per = (size_t)d->channels * d->length;
+    for (int i = 0; i < d->n; i++) {
+        const float *s = d->x + (size_t)i * per;
+        for (size_t j = 0; j < per; j++)
+            if (!isfinite(s[j]))
+                return mtl_error(MTL_ERR_NUMERIC, "%s: sample %d has a %s at position %zu (expected finite values)",
+                                 what, i, isnan(s[j]) ? "NaN" : "infinity", j);
+        for (int k = 0; k < d->n_tasks; k++)
+            if (d->y[k][i] < 0 || d->y[k][i] >= d->n_classes[k])
+                return mtl_error(MTL_ERR_RANGE, "%s: sample %d has label %d for task '%s' (expected 0..%d)", what, i,
+                                 d->y[k][i], d->task_names[k], d->n_classes[k] - 1);
+    }
+    return MTL_OK;
+}
