@@ -222,7 +222,10 @@ void th_parity_case(mtl_st_file *f, const char *p, int n_in, const char *const *
         mtl_shape s;
         snprintf(key, sizeof key, "%s.%s", p, names[i]);
         float *d = th_fixture_f32(f, key, &s);
-        if (!d) return mtl_tape_free(t);
+        if (!d) {
+            mtl_tape_free(t);
+            return;
+        }
         in[i] = mtl_tensor_wrap(t, s, d);
         mtl_tensor_requires_grad(in[i]);
     }

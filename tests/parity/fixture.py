@@ -59,7 +59,7 @@ def op_case(out, prefix, fn, inputs, seed):
     stores <prefix>.<input>, <prefix>.y, <prefix>.dy and <prefix>.d<input>."""
     leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
     y = fn(**leaves)
-    dy = rand(*y.shape, seed=seed)
+    dy = rand(max(y.numel(), 1), seed=seed).reshape(y.shape)
     y.backward(dy)
     for k, v in inputs.items():
         out[f"{prefix}.{k}"] = v
