@@ -62,6 +62,16 @@ mtl_tensor *mtl_params_find(const mtl_params *P, const char *name);
 /* [start, end) of owner's slice of the block (empty if the owner has none) */
 void mtl_params_owner_range(const mtl_params *P, int owner, int64_t *start, int64_t *end);
 
+/* ---- checkpoints (src/nn/checkpoint.c) ------------------------------------------
+ * safetensors with every parameter and buffer under its PyTorch state_dict name
+ * (num_batches_tracked as I64, the rest F32), so a checkpoint loads into the PyTorch
+ * reference module. meta: NULL or n_meta key/value pairs for "__metadata__".
+ * Saving writes a temporary file and renames it: never a half-written checkpoint. */
+mtl_status mtl_params_save(const mtl_params *P, const char *path, int n_meta, const char *const *meta);
+/* Loads every parameter and buffer of P from path; names and shapes must match
+ * (an error names the first tensor that is missing or has another shape). */
+mtl_status mtl_params_load(mtl_params *P, const char *path);
+
 /* ---- modules (src/nn/) -------------------------------------------------------
  * init registers parameters named "<prefix>.weight" etc. with PyTorch's default
  * initialisation (change it with mtl_params_set_init before finalize). */
