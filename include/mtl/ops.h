@@ -52,9 +52,9 @@ mtl_tensor *mtl_log_softmax(mtl_tape *t, mtl_tensor *x, int axis);
 /* a + b and a * b with NumPy broadcasting (right-aligned; a dim of 1 broadcasts). */
 mtl_tensor *mtl_add(mtl_tape *t, mtl_tensor *a, mtl_tensor *b);
 mtl_tensor *mtl_mul(mtl_tape *t, mtl_tensor *a, mtl_tensor *b);
-/* scale * x + shift */
+/* scale * x + shift (both finite) */
 mtl_tensor *mtl_affine(mtl_tape *t, mtl_tensor *x, float scale, float shift);
-/* channel-wise scale: x[N,C,L] * s[N,C] (s[n,c] multiplies row (n,c)) */
+/* channel-wise scale: x[N,C,L] * s[N,C] (s[n,c] multiplies row (n,c)); use mtl_mul for s[N,C,1] */
 mtl_tensor *mtl_scale_channels(mtl_tape *t, mtl_tensor *x, mtl_tensor *s);
 /* mean / sum over `axis` (negative counts from the end); keepdim keeps it as size 1 */
 mtl_tensor *mtl_mean(mtl_tape *t, mtl_tensor *x, int axis, bool keepdim);
@@ -63,7 +63,7 @@ mtl_tensor *mtl_sum(mtl_tape *t, mtl_tensor *x, int axis, bool keepdim);
 mtl_tensor *mtl_concat(mtl_tape *t, int n, mtl_tensor *const *xs, int axis);
 /* x[..., start:start+len, ...] along `axis` */
 mtl_tensor *mtl_slice(mtl_tape *t, mtl_tensor *x, int axis, int start, int len);
-/* same elements, new shape (same size) */
+/* same elements, new shape (same size; one dim may be -1, inferred as in PyTorch) */
 mtl_tensor *mtl_reshape(mtl_tape *t, mtl_tensor *x, mtl_shape shape);
 
 /* ---- losses: scalar (0-d) results, mean over the batch (src/ops/loss.c) --------- */
