@@ -1,0 +1,264 @@
+/* 1-D convolution (zero padding, dilation 1, groups 1) through im2col + GEMM.
+ *
+ * Per sample n: col[Cin*K, Lout] holds the padded input windows (row (c,k) is
+ * x[n,c, j*stride + k - pad] over j), and y[n] = W[Cout, Cin*K] col (+ b). A 1x1
+ * convolution with stride 1 and no padding uses x[n] itself as col.
+ * Backward per sample: dW += dy[n] col^T, dcol = W^T dy[n] scattered back into dx[n]
+ * (col2im), db = sum of dy over n and length.
+ *
+ * Threads: samples are split over OpenMP threads (static schedule), each calling the
+ * single-threaded GEMM with its own col buffer from the tape's arenas; dW is
+ * accumulated in one buffer per thread and the buffers are added in thread order, so
+ * results are deterministic for a given thread count. With fewer samples than
+ * threads the batch loop stays serial and the GEMMs themselves run in parallel. */
+#include <limits.h>
+#include <omp.h>
+#include <string.h>
+
+#include "autograd/tape_internal.h"
+#include "core/blas.h"
+
+typedef struct {
+    int N, Cin, L, Cout, K, stride, pad, Lout;
+    int rows;    /* Cin*K: rows of col */
+    bool direct; /* K == 1, stride 1, no padding: col is x[n] itself */
+} conv_geom;
+
+static conv_geom geom_of(const mtl_tensor *x, const mtl_tensor *w, int stride, int pad) {
+    conv_geom g;
+    g.N = x->shape[0], g.Cin = x->shape[1], g.L = x->shape[2];
+    g.Cout = w->shape[0], g.K = w->shape[2];
+    g.stride = stride, g.pad = pad;
+    g.Lout = (g.L + 2 * pad - g.K) / stride + 1;
+    g.rows = g.Cin * g.K;
+    g.direct = g.K == 1 && stride == 1 && pad == 0;
+    return g;
+}
+
+/* The output positions j whose input position j*stride + off lies inside [0, L):
+ * j in [*j0, *j1). */
+static void valid_range(const conv_geom *g, int off, int *j0, int *j1) {
+    int64_t s = g->stride, lo = off >= 0 ? 0 : (-(int64_t)off + s - 1) / s;
+    int64_t hi = (int64_t)g->L - 1 - off < 0 ? 0 : ((int64_t)g->L - 1 - off) / s + 1;
+    if (hi > g->Lout) hi = g->Lout;
+    if (lo > hi) lo = hi;
+    *j0 = (int)lo, *j1 = (int)hi;
+}
+
+/* col[(c*K+k)*Lout + j] = x[c*L + j*stride + k - pad], zero outside the input */
+static void im2col(const conv_geom *g, const float *x, float *col) {
+    const int Lout = g->Lout, s = g->stride;
+    for (int c = 0; c < g->Cin; c++) {
+        const float *xc = x + (size_t)c * g->L;
+        for (int k = 0; k < g->K; k++) {
+            float *row = col + ((size_t)c * g->K + k) * Lout;
+            int off = k - g->pad, j0, j1;
+            valid_range(g, off, &j0, &j1);
+            if (j0 > 0) memset(row, 0, (size_t)j0 * sizeof *row);
+            if (j1 > j0) {
+                const float *src = xc + ((int64_t)j0 * s + off); /* input of output j0 */
+                if (s == 1) memcpy(row + j0, src, (size_t)(j1 - j0) * sizeof *row);
+                else
+                    for (int j = j0; j < j1; j++) row[j] = src[(size_t)(j - j0) * s];
+            }
+            if (j1 < Lout) memset(row + j1, 0, (size_t)(Lout - j1) * sizeof *row);
+        }
+    }
+}
+
+/* dx[c*L + j*stride + k - pad] += dcol[(c*K+k)*Lout + j] for positions inside the input */
+static void col2im_add(const conv_geom *g, const float *dcol, float *dx) {
+    const int Lout = g->Lout, s = g->stride;
+    for (int c = 0; c < g->Cin; c++) {
+        float *dxc = dx + (size_t)c * g->L;
+        for (int k = 0; k < g->K; k++) {
+            const float *row = dcol + ((size_t)c * g->K + k) * Lout;
+            int off = k - g->pad, j0, j1;
+            valid_range(g, off, &j0, &j1);
+            if (j1 <= j0) continue;
+            float *dst = dxc + ((int64_t)j0 * s + off); /* input of output j0 */
+            if (s == 1)
+                for (int j = j0; j < j1; j++) dst[j - j0] += row[j];
+            else
+                for (int j = j0; j < j1; j++) dst[(size_t)(j - j0) * s] += row[j];
+        }
+    }
+}
+
+static void gemm(bool par, bool ta, bool tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                 float beta, float *C, int ldc) {
+    if (par) mtl_sgemm_par(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+    else mtl_sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* Threads for the batch loop (0: run it serially with parallel GEMMs instead). */
+static int batch_threads(const conv_geom *g) {
+    int nt = mtl_threads_for(2.0 * g->N * g->Cout * (double)g->rows * g->Lout);
+    if (nt <= 1) return 1;
+    return g->N >= nt ? nt : 0;
+}
+
+/* ---- forward ------------------------------------------------------------------ */
+
+static void conv_forward_sample(const conv_geom *g, const float *x, const float *w, const float *b, float *col,
+                                float *y, bool par) {
+    if (!g->direct) im2col(g, x, col);
+    else col = (float *)x;
+    float beta = 0.0f;
+    if (b) {
+        for (int o = 0; o < g->Cout; o++) {
+            float *yo = y + (size_t)o * g->Lout;
+            for (int j = 0; j < g->Lout; j++) yo[j] = b[o];
+        }
+        beta = 1.0f;
+    }
+    gemm(par, false, false, g->Cout, g->Lout, g->rows, w, g->rows, col, g->Lout, beta, y, g->Lout);
+}
+
+/* ---- backward ----------------------------------------------------------------- */
+
+/* dW is accumulated as dy[n] col^T ([Cout, rows]) or, when rows > Cout, as its
+ * transpose col dy[n]^T ([rows, Cout]): OpenBLAS is faster with the larger of the two
+ * dimensions as the rows of C. */
+static bool dw_transposed(const conv_geom *g) { return g->rows > g->Cout; }
+
+/* pdw (may be NULL): accumulate this sample's dW (layout by dw_transposed);
+ * dx (may be NULL): accumulate col2im(W^T dy[n]) */
+static void conv_backward_sample(const conv_geom *g, const float *x, const float *w, const float *dy, float *dx,
+                                 float *pdw, float *col, float *dcol, bool par) {
+    if (pdw) {
+        const float *c = x;
+        if (!g->direct) {
+            im2col(g, x, col);
+            c = col;
+        }
+        if (dw_transposed(g))
+            gemm(par, false, true, g->rows, g->Cout, g->Lout, c, g->Lout, dy, g->Lout, 1.0f, pdw, g->Cout);
+        else
+            gemm(par, false, true, g->Cout, g->rows, g->Lout, dy, g->Lout, c, g->Lout, 1.0f, pdw, g->rows);
+    }
+    if (dx) {
+        if (g->direct) {
+            gemm(par, true, false, g->Cin, g->Lout, g->Cout, w, g->Cin, dy, g->Lout, 1.0f, dx, g->L);
+        } else {
+            gemm(par, true, false, g->rows, g->Lout, g->Cout, w, g->rows, dy, g->Lout, 0.0f, dcol, g->Lout);
+            col2im_add(g, dcol, dx);
+        }
+    }
+}
+
+/* sum of n floats in 8 independent lanes (vectorisable, fixed order) */
+static float row_sum(const float *r, int n) {
+    float acc[8] = {0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int q = 0; q < 8; q++) acc[q] += r[j + q];
+    float s = 0.0f;
+    for (; j < n; j++) s += r[j];
+    for (int q = 0; q < 8; q++) s += acc[q];
+    return s;
+}
+
+static void conv1d_backward(mtl_tape *t, mtl_node *n) {
+    mtl_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
+    conv_geom g = geom_of(x, w, (int)n->iarg[0], (int)n->iarg[1]);
+    const float *dy = n->out->grad;
+    float *dx = mtl__grad(t, x), *dw = mtl__grad(t, w), *db = b ? mtl__grad(t, b) : NULL;
+    size_t xs = (size_t)g.Cin * g.L, ys = (size_t)g.Cout * g.Lout, cs = (size_t)g.rows * g.Lout;
+    size_t ws = (size_t)g.Cout * g.rows;
+
+    if (db) {
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)g.N * g.Cout * g.Lout))
+        for (int o = 0; o < g.Cout; o++) {
+            float s = 0.0f;
+            for (int i = 0; i < g.N; i++) s += row_sum(dy + i * ys + (size_t)o * g.Lout, g.Lout);
+            db[o] += s;
+        }
+    }
+    if (!dx && !dw) return;
+
+    /* nt threads over the batch, each with its own buffers: col, dcol and a zeroed dW
+     * partial (never dw itself: dw may be the same memory as dx when x and w are one
+     * tensor); nt == 0: serial batch loop with parallel GEMMs */
+    int nt = batch_threads(&g), bufs = nt ? nt : 1;
+    float *col = NULL, *dcol = NULL, *part = NULL;
+    if (!g.direct && dw && !(col = mtl__scratch(t, (size_t)bufs * cs * sizeof *col))) return;
+    if (!g.direct && dx && !(dcol = mtl__scratch(t, (size_t)bufs * cs * sizeof *dcol))) return;
+    if (dw) {
+        if (!(part = mtl__scratch(t, (size_t)bufs * ws * sizeof *part))) return;
+        memset(part, 0, (size_t)bufs * ws * sizeof *part);
+    }
+    if (nt <= 1) {
+        for (int i = 0; i < g.N; i++)
+            conv_backward_sample(&g, x->data + i * xs, w->data, dy + i * ys, dx ? dx + i * xs : NULL, part, col, dcol,
+                                 nt == 0);
+    } else {
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int i = 0; i < g.N; i++) {
+            int tid = omp_get_thread_num();
+            conv_backward_sample(&g, x->data + i * xs, w->data, dy + i * ys, dx ? dx + i * xs : NULL,
+                                 part ? part + tid * ws : NULL, col ? col + tid * cs : NULL,
+                                 dcol ? dcol + tid * cs : NULL, false);
+        }
+    }
+    if (!dw) return;
+    /* combine the partials in thread order: deterministic for a given thread count */
+    bool tr = dw_transposed(&g);
+    for (int o = 0; o < g.Cout; o++)
+        for (int r = 0; r < g.rows; r++) {
+            size_t at = tr ? (size_t)r * g.Cout + o : (size_t)o * g.rows + r;
+            float s = 0.0f;
+            for (int p = 0; p < bufs; p++) s += part[(size_t)p * ws + at];
+            dw[(size_t)o * g.rows + r] += s;
+        }
+}
+
+mtl_tensor *mtl_conv1d(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int stride, int pad) {
+    if (!mtl__inputs_ok(t, "conv1d", 2, x, w)) return NULL;
+    if (b && !mtl__inputs_ok(t, "conv1d", 1, b)) return NULL;
+    if (x->ndim != 3) return mtl__fail(t, MTL_ERR_SHAPE, "conv1d: input must be [N, Cin, L], got %d-d", x->ndim);
+    if (w->ndim != 3)
+        return mtl__fail(t, MTL_ERR_SHAPE, "conv1d: weight must be [Cout, Cin, K], got %d-d", w->ndim);
+    if (w->shape[1] != x->shape[1])
+        return mtl__fail(t, MTL_ERR_SHAPE, "conv1d: input has %d channels, weight expects %d", x->shape[1],
+                         w->shape[1]);
+    if (w->shape[2] < 1) return mtl__fail(t, MTL_ERR_SHAPE, "conv1d: kernel size is %d, expected >= 1", w->shape[2]);
+    if (b && (b->ndim != 1 || b->shape[0] != w->shape[0]))
+        return mtl__fail(t, MTL_ERR_SHAPE, "conv1d: bias must be [%d] (one per output channel)", w->shape[0]);
+    if (stride < 1) return mtl__fail(t, MTL_ERR_ARG, "conv1d: stride is %d, expected >= 1", stride);
+    if (pad < 0) return mtl__fail(t, MTL_ERR_ARG, "conv1d: padding is %d, expected >= 0", pad);
+    int64_t padded = (int64_t)x->shape[2] + 2 * (int64_t)pad;
+    if (padded > INT_MAX || (int64_t)w->shape[1] * w->shape[2] > INT_MAX)
+        return mtl__fail(t, MTL_ERR_SHAPE, "conv1d: padded length %lld or Cin*K too large", (long long)padded);
+    if (padded < w->shape[2])
+        return mtl__fail(t, MTL_ERR_SHAPE, "conv1d: kernel size %d exceeds the padded input length %lld",
+                         w->shape[2], (long long)padded);
+    conv_geom g = geom_of(x, w, stride, pad);
+    if ((int64_t)g.rows * g.Lout > INT_MAX)
+        return mtl__fail(t, MTL_ERR_SHAPE, "conv1d: Cin*K*Lout = %lld is too large",
+                         (long long)((int64_t)g.rows * g.Lout));
+    mtl_tensor *y = mtl__new(t, MTL_SHAPE(g.N, g.Cout, g.Lout));
+    if (!y) return NULL;
+
+    size_t xs = (size_t)g.Cin * g.L, ys = (size_t)g.Cout * g.Lout, cs = (size_t)g.rows * g.Lout;
+    int nt = batch_threads(&g);
+    float *col = NULL;
+    if (!g.direct && g.N > 0 && !(col = mtl__alloc(t, (size_t)(nt ? nt : 1) * cs * sizeof *col))) return NULL;
+    const float *bd = b ? b->data : NULL;
+    if (nt <= 1) {
+        for (int i = 0; i < g.N; i++)
+            conv_forward_sample(&g, x->data + i * xs, w->data, bd, col, y->data + i * ys, nt == 0);
+    } else {
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int i = 0; i < g.N; i++)
+            conv_forward_sample(&g, x->data + i * xs, w->data, bd, col ? col + omp_get_thread_num() * cs : NULL,
+                                y->data + i * ys, false);
+    }
+
+    mtl_node *n = mtl__record(t, "conv1d", conv1d_backward, y, 3, (mtl_tensor *[]){x, w, b});
+    if (n) {
+        n->iarg[0] = stride;
+        n->iarg[1] = pad;
+    }
+    return y;
+}
