@@ -1,0 +1,62 @@
+/* Embedding lookup: rows of a table gathered by integer ids; the backward adds the
+ * output gradient rows into the table-gradient rows of the ids used (and no others). */
+#include <omp.h>
+#include <string.h>
+
+#include "autograd/tape_internal.h"
+#include "core/blas.h"
+
+static void embedding_backward(mtl_tape *t, mtl_node *n) {
+    mtl_tensor *table = n->in[0];
+    float *dt = mtl__grad(t, table);
+    if (!dt) return;
+    const int32_t *ids = n->saved;
+    int rows = (int)n->iarg[0], D = (int)n->iarg[1];
+    const float *dy = n->out->grad;
+    /* Threads split the columns; each runs over the ids in order, so repeated ids
+     * accumulate in the same order whatever the thread count. */
+    int nt = mtl_threads_for((double)rows * D);
+    if (nt > D / 16) nt = D / 16 > 1 ? D / 16 : 1; /* at least 16 columns (a cache line) each */
+#pragma omp parallel num_threads(nt)
+    {
+        int nth = omp_get_num_threads(), tid = omp_get_thread_num();
+        int d0 = (int)((int64_t)D * tid / nth), d1 = (int)((int64_t)D * (tid + 1) / nth);
+        for (int i = 0; i < rows; i++) {
+            float *dst = dt + (size_t)ids[i] * D;
+            const float *src = dy + (size_t)i * D;
+            for (int d = d0; d < d1; d++) dst[d] += src[d];
+        }
+    }
+}
+
+mtl_tensor *mtl_embedding(mtl_tape *t, mtl_tensor *table, const int32_t *ids, int n) {
+    if (!mtl__inputs_ok(t, "embedding", 1, table)) return NULL;
+    if (table->ndim != 2) {
+        char buf[64];
+        return mtl__fail(t, MTL_ERR_SHAPE, "embedding: table must be [V, D], got %s",
+                         mtl_shape_str(mtl_tensor_shape(table), buf, sizeof buf));
+    }
+    if (n < 0) return mtl__fail(t, MTL_ERR_ARG, "embedding: number of ids is %d, expected >= 0", n);
+    if (!ids && n > 0) return mtl__fail(t, MTL_ERR_ARG, "embedding: ids is NULL (with n = %d)", n);
+    int V = table->shape[0], D = table->shape[1];
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= V)
+            return mtl__fail(t, MTL_ERR_RANGE, "embedding: ids[%d] = %d is out of range [0, %d) (table has %d rows)",
+                             i, (int)ids[i], V, V);
+    mtl_tensor *y = mtl__new(t, MTL_SHAPE(n, D));
+    if (!y) return NULL;
+    const float *src = table->data;
+    float *dst = y->data;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)n * D))
+    for (int i = 0; i < n; i++) memcpy(dst + (size_t)i * D, src + (size_t)ids[i] * D, (size_t)D * sizeof(float));
+    mtl_node *nd = mtl__record(t, "embedding", embedding_backward, y, 1, (mtl_tensor *[]){table});
+    if (nd) { /* the caller's ids may change after the call: keep a copy */
+        int32_t *saved = mtl__alloc(t, (size_t)(n > 0 ? n : 1) * sizeof *saved);
+        if (!saved) return NULL;
+        if (n > 0) memcpy(saved, ids, (size_t)n * sizeof *saved);
+        nd->saved = saved;
+        nd->iarg[0] = n;
+        nd->iarg[1] = D;
+    }
+    return y;
+}

@@ -1,0 +1,360 @@
+/* Normalisation and regularisation: batch normalisation (training with batch
+ * statistics and running-statistics update, evaluation with the running ones) and
+ * dropout (mask from the tape's counter-based stream). */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "autograd/tape_internal.h"
+#include "core/blas.h"
+
+/* ---- batchnorm ----------------------------------------------------------------
+ * x is [N,C,L] (L = 1 for [N,C]). Work is split over blocks of channels: channels
+ * [c0, c0+cb) of sample i are the cb*L contiguous floats at x + (i*C + c0)*L.
+ *  - wide (L >= 16): one channel per block; each row is a run of L floats.
+ *  - narrow (L < 16, e.g. [N,C]): as many whole channels as fit in 32 floats; sums
+ *    are kept per position of the block (vectorised over positions) and folded
+ *    into channels at the end.
+ * Statistics and gradient sums are in double. Every sum runs in a fixed order, so
+ * the results do not depend on the thread count. */
+
+#define BN_WIDE 16   /* L from which a channel is a block of its own */
+#define BN_NARROW 32 /* floats per row of a narrow block */
+#define BN_ACC 16    /* partial sums per run (wide) */
+
+typedef struct {
+    double *mean;   /* [C] statistics used to normalise (batch or running) */
+    double *invstd; /* [C] 1 / sqrt(var + eps) */
+} bn_saved;
+
+static int bn_block(int C, int L) {
+    if (L >= BN_WIDE || L <= 0) return 1;
+    int cb = BN_NARROW / L;
+    return cb < C ? cb : (C > 0 ? C : 1);
+}
+
+/* wide: sums of d = r[l] - k and d^2 over a run, with BN_ACC partial sums */
+static void run_sums(const float *r, int L, double k, double *sum, double *sq) {
+    double a[BN_ACC] = {0}, b[BN_ACC] = {0};
+    int l = 0;
+    for (; l + BN_ACC <= L; l += BN_ACC)
+        for (int j = 0; j < BN_ACC; j++) {
+            double d = (double)r[l + j] - k;
+            a[j] += d;
+            b[j] += d * d;
+        }
+    for (int j = 0; l < L; l++, j++) {
+        double d = (double)r[l] - k;
+        a[j] += d;
+        b[j] += d * d;
+    }
+    for (int j = 0; j < BN_ACC; j++) *sum += a[j], *sq += b[j];
+}
+
+/* wide: sums of dy and of dy (x - m) over a run */
+static void run_dsums(const float *dy, const float *x, int L, double m, double *sdy, double *sdyx) {
+    double a[BN_ACC] = {0}, b[BN_ACC] = {0};
+    int l = 0;
+    for (; l + BN_ACC <= L; l += BN_ACC)
+        for (int j = 0; j < BN_ACC; j++) {
+            a[j] += dy[l + j];
+            b[j] += (double)dy[l + j] * ((double)x[l + j] - m);
+        }
+    for (int j = 0; l < L; l++, j++) {
+        a[j] += dy[l];
+        b[j] += (double)dy[l] * ((double)x[l] - m);
+    }
+    for (int j = 0; j < BN_ACC; j++) *sdy += a[j], *sdyx += b[j];
+}
+
+/* batch mean and biased variance of channels [c0, c0+cb): one pass of sums shifted by
+ * the channel's first value (accurate without a second pass) */
+static void bn_stats(const float *x, int N, int C, int L, int c0, int cb, double *mean, double *var) {
+    double s[BN_NARROW] = {0}, q[BN_NARROW] = {0}, k[BN_NARROW];
+    size_t stride = (size_t)C * L;
+    const float *blk = x + (size_t)c0 * L;
+    if (L >= BN_WIDE) {
+        k[0] = blk[0];
+        for (int i = 0; i < N; i++) run_sums(blk + i * stride, L, k[0], &s[0], &q[0]);
+    } else {
+        int W = cb * L;
+        for (int j = 0; j < W; j++) k[j] = blk[(j / L) * L];
+        for (int i = 0; i < N; i++) {
+            const float *r = blk + i * stride;
+            for (int j = 0; j < W; j++) {
+                double d = (double)r[j] - k[j];
+                s[j] += d;
+                q[j] += d * d;
+            }
+        }
+        for (int c = 0; c < cb; c++) { /* fold positions into channels (in place: c <= c*L) */
+            double sc = 0, qc = 0;
+            for (int l = 0; l < L; l++) sc += s[c * L + l], qc += q[c * L + l];
+            s[c] = sc, q[c] = qc, k[c] = k[c * L];
+        }
+    }
+    double n = (double)N * L;
+    for (int c = 0; c < cb; c++) {
+        double m = s[c] / n, v = q[c] / n - m * m;
+        mean[c0 + c] = k[c] + m;
+        var[c0 + c] = v > 0 ? v : 0;
+    }
+}
+
+/* y = (x - mean) * scale + shift for channels [c0, c0+cb), scale = gamma * invstd */
+static void bn_normalise(const float *x, float *y, int N, int C, int L, int c0, int cb, const double *mean,
+                         const double *invstd, const float *gamma, const float *beta) {
+    size_t stride = (size_t)C * L, off0 = (size_t)c0 * L;
+    if (L >= BN_WIDE) {
+        float m = (float)mean[c0], sc = (float)(invstd[c0] * (gamma ? gamma[c0] : 1.0f)), sh = beta ? beta[c0] : 0.0f;
+        for (int i = 0; i < N; i++) {
+            const float *r = x + off0 + i * stride;
+            float *o = y + off0 + i * stride;
+            for (int l = 0; l < L; l++) o[l] = (r[l] - m) * sc + sh;
+        }
+        return;
+    }
+    int W = cb * L;
+    float m[BN_NARROW], sc[BN_NARROW], sh[BN_NARROW];
+    for (int j = 0; j < W; j++) {
+        int c = c0 + j / L;
+        m[j] = (float)mean[c];
+        sc[j] = (float)(invstd[c] * (gamma ? gamma[c] : 1.0f));
+        sh[j] = beta ? beta[c] : 0.0f;
+    }
+    for (int i = 0; i < N; i++) {
+        const float *r = x + off0 + i * stride;
+        float *o = y + off0 + i * stride;
+        for (int j = 0; j < W; j++) o[j] = (r[j] - m[j]) * sc[j] + sh[j];
+    }
+}
+
+/* per channel of the block: sdy = sum dy, sdyx = sum dy (x - mean) */
+static void bn_grad_sums(const float *x, const float *dy, int N, int C, int L, int c0, int cb, const double *mean,
+                         double *sdy, double *sdyx) {
+    size_t stride = (size_t)C * L, off0 = (size_t)c0 * L;
+    if (L >= BN_WIDE) {
+        sdy[0] = sdyx[0] = 0;
+        for (int i = 0; i < N; i++)
+            run_dsums(dy + off0 + i * stride, x + off0 + i * stride, L, mean[c0], &sdy[0], &sdyx[0]);
+        return;
+    }
+    int W = cb * L;
+    double a[BN_NARROW] = {0}, b[BN_NARROW] = {0}, m[BN_NARROW];
+    for (int j = 0; j < W; j++) m[j] = mean[c0 + j / L];
+    for (int i = 0; i < N; i++) {
+        const float *r = x + off0 + i * stride, *d = dy + off0 + i * stride;
+        for (int j = 0; j < W; j++) {
+            a[j] += d[j];
+            b[j] += (double)d[j] * ((double)r[j] - m[j]);
+        }
+    }
+    for (int c = 0; c < cb; c++) {
+        sdy[c] = sdyx[c] = 0;
+        for (int l = 0; l < L; l++) sdy[c] += a[c * L + l], sdyx[c] += b[c * L + l];
+    }
+}
+
+/* dx += ka dy + kb (x - m) + kc, per channel of the block */
+static void bn_dx(const float *x, const float *dy, float *dx, int N, int C, int L, int c0, int cb, const float *m,
+                  const float *ka, const float *kb, const float *kc) {
+    size_t stride = (size_t)C * L, off0 = (size_t)c0 * L;
+    if (L >= BN_WIDE) {
+        for (int i = 0; i < N; i++) {
+            const float *r = x + off0 + i * stride, *d = dy + off0 + i * stride;
+            float *o = dx + off0 + i * stride;
+            for (int l = 0; l < L; l++) o[l] += ka[0] * d[l] + kb[0] * (r[l] - m[0]) + kc[0];
+        }
+        return;
+    }
+    int W = cb * L;
+    float pm[BN_NARROW], pa[BN_NARROW], pb[BN_NARROW], pc[BN_NARROW];
+    for (int j = 0; j < W; j++) pm[j] = m[j / L], pa[j] = ka[j / L], pb[j] = kb[j / L], pc[j] = kc[j / L];
+    for (int i = 0; i < N; i++) {
+        const float *r = x + off0 + i * stride, *d = dy + off0 + i * stride;
+        float *o = dx + off0 + i * stride;
+        for (int j = 0; j < W; j++) o[j] += pa[j] * d[j] + pb[j] * (r[j] - pm[j]) + pc[j];
+    }
+}
+
+static void batchnorm_backward(mtl_tape *t, mtl_node *n) {
+    mtl_tensor *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
+    int N = (int)n->iarg[0], C = (int)n->iarg[1], L = (int)n->iarg[2];
+    bool training = n->iarg[3] != 0;
+    const bn_saved *sv = n->saved;
+    const float *dy = n->out->grad, *g = gamma ? gamma->data : NULL;
+    float *dx = mtl__grad(t, x), *dg = gamma ? mtl__grad(t, gamma) : NULL, *db = beta ? mtl__grad(t, beta) : NULL;
+    if (!dx && !dg && !db) return;
+    double cnt = (double)N * L;
+    int cb = bn_block(C, L);
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(4.0 * N * C * L))
+    for (int c0 = 0; c0 < C; c0 += cb) {
+        int nb = C - c0 < cb ? C - c0 : cb;
+        double sdy[BN_NARROW], sdyx[BN_NARROW];
+        bn_grad_sums(x->data, dy, N, C, L, c0, nb, sv->mean, sdy, sdyx);
+        for (int c = 0; c < nb; c++) {
+            if (dg) dg[c0 + c] += (float)(sdyx[c] * sv->invstd[c0 + c]);
+            if (db) db[c0 + c] += (float)sdy[c];
+        }
+        if (!dx) continue;
+        /* dx = g istd dy in evaluation; in training the batch statistics depend on x:
+         * dx = g istd (dy - mean(dy) - xhat mean(dy xhat)) = ka dy + kb (x - mean) + kc */
+        float m[BN_NARROW], ka[BN_NARROW], kb[BN_NARROW], kc[BN_NARROW];
+        for (int c = 0; c < nb; c++) {
+            double is = sv->invstd[c0 + c], a = is * (g ? g[c0 + c] : 1.0f);
+            m[c] = (float)sv->mean[c0 + c];
+            ka[c] = (float)a;
+            kb[c] = training ? (float)(-a * is * is * sdyx[c] / cnt) : 0.0f;
+            kc[c] = training ? (float)(-a * sdy[c] / cnt) : 0.0f;
+        }
+        bn_dx(x->data, dy, dx, N, C, L, c0, nb, m, ka, kb, kc);
+    }
+}
+
+static bool bn_vec_ok(mtl_tape *t, const mtl_tensor *v, int C, const char *what) {
+    if (v->ndim == 1 && v->shape[0] == C) return true;
+    char buf[64];
+    mtl__fail(t, MTL_ERR_SHAPE, "batchnorm: %s must be [%d] (the channels of x), got %s", what, C,
+              mtl_shape_str(mtl_tensor_shape(v), buf, sizeof buf));
+    return false;
+}
+
+mtl_tensor *mtl_batchnorm(mtl_tape *t, mtl_tensor *x, mtl_tensor *gamma, mtl_tensor *beta,
+                          mtl_tensor *running_mean, mtl_tensor *running_var, float momentum, float eps) {
+    if (!mtl__inputs_ok(t, "batchnorm", 3, x, running_mean, running_var)) return NULL;
+    if ((gamma == NULL) != (beta == NULL))
+        return mtl__fail(t, MTL_ERR_ARG, "batchnorm: gamma and beta must both be given or both be NULL (got %s NULL)",
+                         gamma ? "beta" : "gamma");
+    if (gamma && !mtl__inputs_ok(t, "batchnorm", 2, gamma, beta)) return NULL;
+    if (x->ndim != 2 && x->ndim != 3) {
+        char buf[64];
+        return mtl__fail(t, MTL_ERR_SHAPE, "batchnorm: x must be [N,C] or [N,C,L], got %s",
+                         mtl_shape_str(mtl_tensor_shape(x), buf, sizeof buf));
+    }
+    int N = x->shape[0], C = x->shape[1], L = x->ndim == 3 ? x->shape[2] : 1;
+    if (!bn_vec_ok(t, running_mean, C, "running_mean") || !bn_vec_ok(t, running_var, C, "running_var")) return NULL;
+    if (gamma && (!bn_vec_ok(t, gamma, C, "gamma") || !bn_vec_ok(t, beta, C, "beta"))) return NULL;
+    if (!(momentum >= 0.0f && momentum <= 1.0f))
+        return mtl__fail(t, MTL_ERR_ARG, "batchnorm: momentum must be in [0, 1], got %g", (double)momentum);
+    if (!(eps >= 0.0f) || isinf(eps))
+        return mtl__fail(t, MTL_ERR_ARG, "batchnorm: eps must be finite and >= 0, got %g", (double)eps);
+    bool training = mtl_tape_training(t);
+    int64_t cnt = (int64_t)N * L;
+    if (training && cnt <= 1) {
+        char buf[64];
+        return mtl__fail(t, MTL_ERR_SHAPE, "batchnorm: expected more than 1 value per channel when training, got input %s",
+                         mtl_shape_str(mtl_tensor_shape(x), buf, sizeof buf));
+    }
+
+    mtl_tensor *y = mtl__new(t, mtl_tensor_shape(x));
+    bn_saved *sv = mtl__alloc(t, sizeof *sv);
+    double *stats = mtl__alloc(t, (size_t)(C > 0 ? 3 * C : 1) * sizeof(double));
+    if (!y || !sv || !stats) return NULL;
+    sv->mean = stats;
+    sv->invstd = stats + C;
+    double *var = stats + 2 * C;
+    if (!training)
+        for (int c = 0; c < C; c++) {
+            sv->mean[c] = running_mean->data[c];
+            var[c] = running_var->data[c];
+        }
+    const float *g = gamma ? gamma->data : NULL, *b = beta ? beta->data : NULL;
+    int cb = bn_block(C, L);
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(4.0 * N * C * L))
+    for (int c0 = 0; c0 < C; c0 += cb) {
+        int nb = C - c0 < cb ? C - c0 : cb;
+        if (training) bn_stats(x->data, N, C, L, c0, nb, sv->mean, var);
+        for (int c = c0; c < c0 + nb; c++) sv->invstd[c] = 1.0 / sqrt(var[c] + (double)eps);
+        bn_normalise(x->data, y->data, N, C, L, c0, nb, sv->mean, sv->invstd, g, b);
+    }
+    if (training) { /* running statistics: buffers, never differentiated */
+        double mom = momentum, unbias = (double)cnt / (double)(cnt - 1);
+        for (int c = 0; c < C; c++) {
+            running_mean->data[c] = (float)((1.0 - mom) * running_mean->data[c] + mom * sv->mean[c]);
+            running_var->data[c] = (float)((1.0 - mom) * running_var->data[c] + mom * var[c] * unbias);
+        }
+    }
+    mtl_node *n = mtl__record(t, "batchnorm", batchnorm_backward, y, 3, (mtl_tensor *[]){x, gamma, beta});
+    if (n) {
+        n->saved = sv;
+        n->iarg[0] = N;
+        n->iarg[1] = C;
+        n->iarg[2] = L;
+        n->iarg[3] = training;
+    }
+    return y;
+}
+
+/* ---- dropout -------------------------------------------------------------------
+ * Element e keeps iff u_e >= p, u_e the uniform of word e%4 of block base + e/4 of
+ * the tape's stream: the mask depends on (seed, step, position) only. The stream then
+ * moves past the blocks used, so the next dropout of the step draws new ones. */
+
+#define DROPOUT_CHUNK 1024 /* elements per task (a multiple of 4: whole blocks) */
+
+static void dropout_identity_backward(mtl_tape *t, mtl_node *n) {
+    float *dx = mtl__grad(t, n->in[0]);
+    const float *dy = n->out->grad;
+    if (!dx) return;
+    int64_t sz = n->out->size;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)sz))
+    for (int64_t i = 0; i < sz; i++) dx[i] += dy[i];
+}
+
+static void dropout_backward(mtl_tape *t, mtl_node *n) {
+    float *restrict dx = mtl__grad(t, n->in[0]);
+    const float *restrict dy = n->out->grad;
+    const uint8_t *restrict keep = n->saved;
+    if (!dx) return;
+    float q = n->farg[0];
+    int64_t sz = n->out->size;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)sz))
+    for (int64_t i = 0; i < sz; i++) dx[i] += (dy[i] / q) * (float)keep[i];
+}
+
+/* branch-free (vectorised): y = x / (1-p) times 1 or 0 */
+static void dropout_apply(const float *restrict u, const float *restrict x, float *restrict y, uint8_t *restrict keep,
+                          int len, float p, float q) {
+    for (int j = 0; j < len; j++) {
+        float k = u[j] >= p ? 1.0f : 0.0f;
+        y[j] = (x[j] / q) * k;
+        keep[j] = (uint8_t)k;
+    }
+}
+
+mtl_tensor *mtl_dropout(mtl_tape *t, mtl_tensor *x, float p) {
+    if (!mtl__inputs_ok(t, "dropout", 1, x)) return NULL;
+    if (!(p >= 0.0f && p < 1.0f)) return mtl__fail(t, MTL_ERR_ARG, "dropout: p must be in [0, 1), got %g", (double)p);
+    mtl_tensor *y = mtl__new(t, mtl_tensor_shape(x));
+    if (!y) return NULL;
+    int64_t sz = x->size;
+    if (!mtl_tape_training(t) || p == 0.0f) {
+        if (sz) memcpy(y->data, x->data, (size_t)sz * sizeof(float));
+        mtl__record(t, "dropout", dropout_identity_backward, y, 1, (mtl_tensor *[]){x});
+        return y;
+    }
+    uint8_t *keep = mtl__alloc(t, (size_t)(sz ? sz : 1));
+    if (!keep) return NULL;
+    mtl_rng *rng = mtl__rng(t);
+    uint64_t base = rng->counter;
+    float q = 1.0f - p;
+    const float *xd = x->data;
+    float *yd = y->data;
+    int64_t chunks = (sz + DROPOUT_CHUNK - 1) / DROPOUT_CHUNK;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(8.0 * sz))
+    for (int64_t k = 0; k < chunks; k++) {
+        float u[DROPOUT_CHUNK];
+        int64_t e0 = k * DROPOUT_CHUNK, len = sz - e0 < DROPOUT_CHUNK ? sz - e0 : DROPOUT_CHUNK;
+        mtl_rng r = *rng;
+        r.counter = base + (uint64_t)(e0 / 4);
+        mtl_rng_uniform(&r, u, len, 0.0f, 1.0f);
+        dropout_apply(u, xd + e0, yd + e0, keep + e0, (int)len, p, q);
+    }
+    rng->counter = base + (uint64_t)((sz + 3) / 4);
+    mtl_node *n = mtl__record(t, "dropout", dropout_backward, y, 1, (mtl_tensor *[]){x});
+    if (n) {
+        n->saved = keep;
+        n->farg[0] = q;
+    }
+    return y;
+}
