@@ -29,6 +29,8 @@ typedef enum {
 const char *mtl_status_name(mtl_status s);
 /* The message of the most recent failure on this thread ("" if none). */
 const char *mtl_last_error(void);
+/* The status of that failure (MTL_OK if none). */
+mtl_status mtl_last_status(void);
 /* Sets this thread's message (printf-style) and returns s. */
 mtl_status mtl_error(mtl_status s, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -181,7 +181,8 @@ mtl_tensor *mtl_tensor_zeros(mtl_tape *t, mtl_shape shape) {
 }
 
 mtl_tensor *mtl_tensor_from(mtl_tape *t, mtl_shape shape, const float *data) {
-    if (!data) return t ? mtl__fail(t, MTL_ERR_ARG, "tensor_from: data is NULL") : NULL;
+    if (!t) return mtl_error(MTL_ERR_ARG, "tensor_from: tape is NULL"), NULL;
+    if (!data) return mtl__fail(t, MTL_ERR_ARG, "tensor_from: data is NULL");
     mtl_tensor *x = mtl_tensor_new(t, shape);
     if (x) memcpy(x->data, data, (size_t)x->size * sizeof(float));
     return x;

@@ -75,11 +75,15 @@ void mtl_rng_uniform(mtl_rng *r, float *out, int64_t n, float lo, float hi) {
     int64_t blocks = (n + 3) / 4;
     uint64_t base = r->counter;
     float span = hi - lo;
+    float top = hi > lo ? nextafterf(hi, lo) : hi; /* lo + span * u can round up to hi */
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t b = 0; b < blocks; b++) {
         uint32_t w[4];
         philox_block(r->key, r->stream, base + (uint64_t)b, w);
-        for (int j = 0; j < 4 && 4 * b + j < n; j++) out[4 * b + j] = lo + span * u32_to_unit(w[j]);
+        for (int j = 0; j < 4 && 4 * b + j < n; j++) {
+            float v = lo + span * u32_to_unit(w[j]);
+            out[4 * b + j] = v < hi ? v : top;
+        }
     }
     r->counter += (uint64_t)blocks;
 }

@@ -110,13 +110,14 @@ mtl_status mtl_st_load(const char *path, mtl_st_file **out) {
             if (d->type != MTL_JSON_NUMBER || d->number < 0 || d->number != (double)(int64_t)d->number ||
                 d->number > 1e12)
                 return bad(f, path, "shape entry is not a non-negative integer", e->key);
-            t->shape[t->ndim++] = (int64_t)d->number;
-            t->count *= (int64_t)d->number;
-            if (t->count > ((int64_t)1 << 40)) return bad(f, path, "tensor too large", e->key);
+            int64_t dim = (int64_t)d->number;
+            if (dim > 0 && t->count > ((int64_t)1 << 40) / dim) return bad(f, path, "tensor too large", e->key);
+            t->shape[t->ndim++] = dim;
+            t->count *= dim;
         }
         double b0 = off->child->number, b1 = off->child->next->number;
         if (off->child->type != MTL_JSON_NUMBER || off->child->next->type != MTL_JSON_NUMBER || b0 < 0 || b1 < b0 ||
-            b1 > (double)data_len)
+            b1 > (double)data_len || b0 != (double)(int64_t)b0 || b1 != (double)(int64_t)b1)
             return bad(f, path, "data_offsets outside the data section", e->key);
         if ((uint64_t)(b1 - b0) != (uint64_t)t->count * dtype_size(t->dtype))
             return bad(f, path, "data_offsets do not match dtype and shape", e->key);

@@ -5,6 +5,7 @@
 #include "mtl/core.h"
 
 static _Thread_local char last_message[512];
+static _Thread_local mtl_status last_status;
 
 const char *mtl_status_name(mtl_status s) {
     switch (s) {
@@ -22,14 +23,19 @@ const char *mtl_status_name(mtl_status s) {
 }
 
 const char *mtl_last_error(void) { return last_message; }
+mtl_status mtl_last_status(void) { return last_status; }
 
-void mtl_clear_error(void) { last_message[0] = '\0'; }
+void mtl_clear_error(void) {
+    last_message[0] = '\0';
+    last_status = MTL_OK;
+}
 
 mtl_status mtl_error(mtl_status s, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(last_message, sizeof last_message, fmt, ap);
     va_end(ap);
+    last_status = s;
     return s;
 }
 

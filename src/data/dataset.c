@@ -10,6 +10,8 @@ mtl_status mtl_dataset_alloc(mtl_dataset *d, int n, int channels, int length, in
     if (n < 1 || channels < 1 || length < 1 || n_tasks < 1 || n_tasks > MTL_MAX_TASKS)
         return mtl_error(MTL_ERR_ARG, "dataset_alloc: invalid sizes (n %d, channels %d, length %d, tasks %d)", n,
                          channels, length, n_tasks);
+    if ((int64_t)n * channels > ((int64_t)1 << 38) / length)
+        return mtl_error(MTL_ERR_NOMEM, "dataset_alloc: %d samples of %d x %d values are too many", n, channels, length);
     d->n = n, d->channels = channels, d->length = length, d->n_tasks = n_tasks;
     d->x = malloc((size_t)n * channels * length * sizeof(float));
     bool ok = d->x != NULL;

@@ -10,7 +10,8 @@
 
 mtl_status mtl_synth_tones(mtl_dataset *d, int n, int length, float noise, uint64_t seed) {
     static const float freq[4] = {3, 5, 8, 12}, amp[3] = {0.5f, 1.0f, 2.0f};
-    if (!(noise >= 0)) return mtl_error(MTL_ERR_ARG, "synth_tones: noise %g must be >= 0", (double)noise);
+    if (!(noise >= 0) || !isfinite(noise))
+        return mtl_error(MTL_ERR_ARG, "synth_tones: noise %g must be a finite number >= 0", (double)noise);
     if (length < 32) return mtl_error(MTL_ERR_ARG, "synth_tones: length %d (expected at least 32)", length);
     mtl_status s = mtl_dataset_alloc(d, n, 1, length, 2);
     if (s) return s;

@@ -7,6 +7,7 @@
 
 mtl_status mtl_nn_eca_init(mtl_nn_eca *m, mtl_params *P, const char *prefix, int owner, int k) {
     if (!m || !P) return mtl_error(MTL_ERR_ARG, "nn_eca_init: null argument");
+    if (!prefix) prefix = "";
     if (k < 1 || k % 2 == 0) return mtl_error(MTL_ERR_ARG, "%s: ECA kernel size %d must be odd and positive", prefix, k);
     char name[MTL_NAME_MAX];
     if (snprintf(name, sizeof name, "%s.conv", prefix) >= (int)sizeof name)

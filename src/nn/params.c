@@ -103,7 +103,7 @@ static void run_init(const mtl_init *in, float *x, int64_t n, uint64_t seed, uin
 mtl_status mtl_params_finalize(mtl_params *P, uint64_t seed) {
     if (!P) return mtl_error(MTL_ERR_ARG, "params_finalize: params is NULL");
     if (P->finalized) return mtl_error(MTL_ERR_STATE, "params_finalize: already finalized");
-    qsort(P->info, (size_t)P->n, sizeof *P->info, block_order);
+    if (P->n > 1) qsort(P->info, (size_t)P->n, sizeof *P->info, block_order);
     int64_t size = 0, shared = 0, bufs = 0;
     for (int i = 0; i < P->n; i++) {
         mtl_param_info *pi = &P->info[i];

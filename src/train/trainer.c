@@ -107,6 +107,8 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
     mtl_status s = check_fit(m, train, "training data");
     if (!s && eval) s = check_fit(m, eval, "evaluation data");
     if (s) return s;
+    if (train->n < 2)
+        return mtl_error(MTL_ERR_ARG, "train: the training data has %d sample(s); batch statistics need at least 2", train->n);
     int K = train->n_tasks, bs = c->batch_size < train->n ? c->batch_size : train->n;
     mtl_tape *t = NULL;
     mtl_optimizer *opt = NULL;
