@@ -2,12 +2,12 @@
 # Installs the Debian 12 packages mtl needs that are missing, and says which.
 #   build:  gcc, make (build-essential), cmake, pkg-config
 #   libs:   libopenblas-dev (GEMM through CBLAS), libmatio-dev (CWRU .mat files), zlib1g-dev (gzip'd CSV)
-#   checks: clang and libomp-dev (second compiler, OpenMP for clang, sanitizer build)
+#   checks: clang, libomp-dev, libclang-rt-14-dev (second compiler, its OpenMP and sanitizer runtimes)
 # With --torch it also installs python3-torch and python3-numpy (Debian's PyTorch 1.13),
 # needed only to re-create the parity fixtures (tests/parity) and to run the benchmarks (bench/).
 # Uses sudo for apt-get when not run as root.
 set -eu
-pkgs="build-essential cmake pkg-config libopenblas-dev libmatio-dev zlib1g-dev clang libomp-dev"
+pkgs="build-essential cmake pkg-config libopenblas-dev libmatio-dev zlib1g-dev clang libomp-dev libclang-rt-14-dev"
 for arg in "$@"; do
     case "$arg" in
     --torch) pkgs="$pkgs python3-torch python3-numpy" ;;
