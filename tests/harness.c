@@ -1,6 +1,8 @@
 #include "harness.h"
 
 #include <math.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,3 +251,33 @@ void th_parity_case(mtl_st_file *f, const char *p, int n_in, const char *const *
     mtl_tape_free(t);
 }
 
+
+/* ---- failure checks ------------------------------------------------------------- */
+
+void th_expect_fail(mtl_tape *t, mtl_tensor *y, mtl_status want, const char *op, const char *what, const char *needle) {
+    CHECK(y == NULL, "%s: bad input accepted", what);
+    CHECK(mtl_tape_status(t) == want, "%s: status %s, want %s (%s)", what, mtl_status_name(mtl_tape_status(t)),
+          mtl_status_name(want), mtl_tape_error(t));
+    CHECK(strstr(mtl_tape_error(t), op) != NULL, "%s: message '%s' does not name %s", what, mtl_tape_error(t), op);
+    if (needle) CHECK(strstr(mtl_tape_error(t), needle) != NULL, "%s: message '%s' lacks '%s'", what, mtl_tape_error(t), needle);
+    mtl_tape_reset(t);
+}
+
+void th_isolated(const char *what, void (*fn)(void)) {
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        th_checks_failed = 0;
+        fn();
+        fflush(stdout);
+        fflush(stderr);
+        _exit(th_checks_failed ? 1 : 0);
+    }
+    int st = 0;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid, "%s: fork failed", what);
+    if (pid <= 0) return;
+    CHECK(WIFEXITED(st), "%s: crashed with signal %d", what, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    CHECK(!WIFEXITED(st) || WEXITSTATUS(st) == 0, "%s: failed or aborted in the library (exit status %d)", what,
+          WEXITSTATUS(st));
+}

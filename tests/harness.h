@@ -83,4 +83,11 @@ void th_fixture_release(void);
 void th_parity_case(mtl_st_file *f, const char *prefix, int n_in, const char *const *names, th_forward_fn op,
                     void *ctx, double atol, double rtol);
 
+/* Checks that an op failed: y is NULL, the tape's status is `want`, its message names
+ * `op` (and contains `needle` unless NULL); `what` describes the case. Resets the tape. */
+void th_expect_fail(mtl_tape *t, mtl_tensor *y, mtl_status want, const char *op, const char *what, const char *needle);
+/* Runs fn in a child process, so that a crash or a sanitizer abort inside the library
+ * fails a check here instead of ending the run. */
+void th_isolated(const char *what, void (*fn)(void));
+
 #endif

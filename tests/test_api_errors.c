@@ -84,27 +84,6 @@ static void expect_null_(mtl_tape *t, mtl_tensor *y, mtl_status want, const char
         CHECK(mtl_last_error()[0] != '\0', "%s: no message", #expr);                                                  \
     } while (0)
 
-/* Runs fn in a child process, so that a crash or a sanitizer abort inside the library
- * fails a check here (the child's messages above say why) instead of ending the run. */
-static void isolated(const char *what, void (*fn)(void)) {
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        th_checks_failed = 0;
-        fn();
-        fflush(stdout);
-        fflush(stderr);
-        _exit(th_checks_failed ? 1 : 0);
-    }
-    int st = 0;
-    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid, "%s: fork failed", what);
-    if (pid <= 0) return;
-    CHECK(WIFEXITED(st), "%s: crashed with signal %d", what, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    CHECK(!WIFEXITED(st) || WEXITSTATUS(st) == 0, "%s: failed or aborted in the library (exit status %d)", what,
-          WEXITSTATUS(st));
-}
-
 static bool has(const char *needle) { return strstr(mtl_last_error(), needle) != NULL; }
 
 /* ---- fixture tensors -------------------------------------------------------------- */
@@ -502,7 +481,7 @@ static void nn_params_null(void) {
     CHECK(mtl_params_data(P) == NULL && mtl_params_size(P) == 0, "data before finalize");
     EXPECT_STATUS(mtl_params_set_init(P, NULL, MTL_INIT_Z), MTL_ERR_ARG);
     mtl_params_free(P);
-    isolated("finalize with nothing registered", params_finalize_empty);
+    th_isolated("finalize with nothing registered", params_finalize_empty);
 }
 
 static void nn_modules_errors(void) {

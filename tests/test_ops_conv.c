@@ -345,31 +345,23 @@ static void degenerate_conv(void) {
 
 /* ---- error paths ------------------------------------------------------------------ */
 
-static void expect_fail(mtl_tape *t, mtl_tensor *y, mtl_status want, const char *op, const char *what) {
-    CHECK(y == NULL, "%s: accepted", what);
-    CHECK(mtl_tape_status(t) == want, "%s: status %s, want %s", what, mtl_status_name(mtl_tape_status(t)),
-          mtl_status_name(want));
-    CHECK(strstr(mtl_tape_error(t), op) != NULL, "%s: message '%s' does not name %s", what, mtl_tape_error(t), op);
-    mtl_tape_reset(t);
-}
-
 static void errors_conv(void) {
     mtl_tape *t;
     CHECK_OK(mtl_tape_create(&t));
     float d[512] = {0};
 #define T(...) mtl_tensor_wrap(t, MTL_SHAPE(__VA_ARGS__), d)
-    expect_fail(t, mtl_conv1d(t, NULL, T(4, 3, 3), NULL, 1, 0), MTL_ERR_ARG, "conv1d", "NULL x");
-    expect_fail(t, mtl_conv1d(t, T(2, 3, 10), NULL, NULL, 1, 0), MTL_ERR_ARG, "conv1d", "NULL w");
-    expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 3, 3), T(4), 0, 0), MTL_ERR_ARG, "conv1d", "stride 0");
-    expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 3, 3), T(4), 1, -1), MTL_ERR_ARG, "conv1d", "pad -1");
-    expect_fail(t, mtl_conv1d(t, T(3, 10), T(4, 3, 3), NULL, 1, 0), MTL_ERR_SHAPE, "conv1d", "2-d x");
-    expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 9), NULL, 1, 0), MTL_ERR_SHAPE, "conv1d", "2-d w");
-    expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 2, 3), NULL, 1, 0), MTL_ERR_SHAPE, "conv1d", "Cin mismatch");
-    expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 3, 3), T(3), 1, 0), MTL_ERR_SHAPE, "conv1d", "bias [3] for Cout 4");
-    expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 3, 3), T(4, 1), 1, 0), MTL_ERR_SHAPE, "conv1d", "2-d bias");
-    expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 3, 0), NULL, 1, 0), MTL_ERR_SHAPE, "conv1d", "kernel 0");
-    expect_fail(t, mtl_conv1d(t, T(2, 3, 4), T(4, 3, 7), NULL, 1, 1), MTL_ERR_SHAPE, "conv1d", "kernel > padded L");
-    expect_fail(t, mtl_conv1d(t, T(2, 3, 4), T(4, 3, 3), NULL, 1, 1 << 30), MTL_ERR_SHAPE, "conv1d", "huge pad");
+    th_expect_fail(t, mtl_conv1d(t, NULL, T(4, 3, 3), NULL, 1, 0), MTL_ERR_ARG, "conv1d", "NULL x", NULL);
+    th_expect_fail(t, mtl_conv1d(t, T(2, 3, 10), NULL, NULL, 1, 0), MTL_ERR_ARG, "conv1d", "NULL w", NULL);
+    th_expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 3, 3), T(4), 0, 0), MTL_ERR_ARG, "conv1d", "stride 0", NULL);
+    th_expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 3, 3), T(4), 1, -1), MTL_ERR_ARG, "conv1d", "pad -1", NULL);
+    th_expect_fail(t, mtl_conv1d(t, T(3, 10), T(4, 3, 3), NULL, 1, 0), MTL_ERR_SHAPE, "conv1d", "2-d x", NULL);
+    th_expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 9), NULL, 1, 0), MTL_ERR_SHAPE, "conv1d", "2-d w", NULL);
+    th_expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 2, 3), NULL, 1, 0), MTL_ERR_SHAPE, "conv1d", "Cin mismatch", NULL);
+    th_expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 3, 3), T(3), 1, 0), MTL_ERR_SHAPE, "conv1d", "bias [3] for Cout 4", NULL);
+    th_expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 3, 3), T(4, 1), 1, 0), MTL_ERR_SHAPE, "conv1d", "2-d bias", NULL);
+    th_expect_fail(t, mtl_conv1d(t, T(2, 3, 10), T(4, 3, 0), NULL, 1, 0), MTL_ERR_SHAPE, "conv1d", "kernel 0", NULL);
+    th_expect_fail(t, mtl_conv1d(t, T(2, 3, 4), T(4, 3, 7), NULL, 1, 1), MTL_ERR_SHAPE, "conv1d", "kernel > padded L", NULL);
+    th_expect_fail(t, mtl_conv1d(t, T(2, 3, 4), T(4, 3, 3), NULL, 1, 1 << 30), MTL_ERR_SHAPE, "conv1d", "huge pad", NULL);
     /* just fits: kernel == padded length gives one output */
     mtl_tensor *y = mtl_conv1d(t, T(2, 3, 4), T(4, 3, 6), NULL, 5, 1);
     CHECK(y && y->shape[0] == 2 && y->shape[1] == 4 && y->shape[2] == 1, "kernel == padded length: %s",
@@ -386,12 +378,12 @@ static void errors_conv(void) {
     CHECK(mtl_conv1d(NULL, T(2, 3, 10), T(4, 3, 3), NULL, 1, 0) == NULL, "NULL tape accepted");
     CHECK(strstr(mtl_last_error(), "conv1d") != NULL, "message '%s'", mtl_last_error());
 
-    expect_fail(t, mtl_maxpool1d(t, NULL, 2, 2), MTL_ERR_ARG, "maxpool1d", "NULL x");
-    expect_fail(t, mtl_maxpool1d(t, T(2, 3, 10), 0, 2), MTL_ERR_ARG, "maxpool1d", "kernel 0");
-    expect_fail(t, mtl_maxpool1d(t, T(2, 3, 10), 2, 0), MTL_ERR_ARG, "maxpool1d", "stride 0");
-    expect_fail(t, mtl_maxpool1d(t, T(2, 3, 10), 2, -1), MTL_ERR_ARG, "maxpool1d", "stride -1");
-    expect_fail(t, mtl_maxpool1d(t, T(30, 10), 2, 2), MTL_ERR_SHAPE, "maxpool1d", "2-d x");
-    expect_fail(t, mtl_maxpool1d(t, T(2, 3, 3), 4, 4), MTL_ERR_SHAPE, "maxpool1d", "kernel > L");
+    th_expect_fail(t, mtl_maxpool1d(t, NULL, 2, 2), MTL_ERR_ARG, "maxpool1d", "NULL x", NULL);
+    th_expect_fail(t, mtl_maxpool1d(t, T(2, 3, 10), 0, 2), MTL_ERR_ARG, "maxpool1d", "kernel 0", NULL);
+    th_expect_fail(t, mtl_maxpool1d(t, T(2, 3, 10), 2, 0), MTL_ERR_ARG, "maxpool1d", "stride 0", NULL);
+    th_expect_fail(t, mtl_maxpool1d(t, T(2, 3, 10), 2, -1), MTL_ERR_ARG, "maxpool1d", "stride -1", NULL);
+    th_expect_fail(t, mtl_maxpool1d(t, T(30, 10), 2, 2), MTL_ERR_SHAPE, "maxpool1d", "2-d x", NULL);
+    th_expect_fail(t, mtl_maxpool1d(t, T(2, 3, 3), 4, 4), MTL_ERR_SHAPE, "maxpool1d", "kernel > L", NULL);
     CHECK(mtl_maxpool1d(NULL, T(2, 3, 10), 2, 2) == NULL, "NULL tape accepted");
     y = mtl_maxpool1d(t, T(2, 3, 9), 4, 4);
     CHECK(y && y->shape[2] == 2, "floor mode: want length 2, got %d", y ? y->shape[2] : -1);

@@ -14,27 +14,6 @@
 
 static char tmpdir[256];
 
-/* Runs fn in a child process, so that a crash or a sanitizer abort inside the library
- * fails a check here (the child's messages above say why) instead of ending the run. */
-static void isolated(const char *what, void (*fn)(void)) {
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        th_checks_failed = 0;
-        fn();
-        fflush(stdout);
-        fflush(stderr);
-        _exit(th_checks_failed ? 1 : 0);
-    }
-    int st = 0;
-    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid, "%s: fork failed", what);
-    if (pid <= 0) return;
-    CHECK(WIFEXITED(st), "%s: crashed with signal %d", what, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    CHECK(!WIFEXITED(st) || WEXITSTATUS(st) == 0, "%s: failed or aborted in the library (exit status %d)", what,
-          WEXITSTATUS(st));
-}
-
 static const char *tmp_path(const char *name) {
     static char buf[4][512];
     static int k;
@@ -368,7 +347,7 @@ static void st_malformed(void) {
     write_st(tmp_path("nine_dims.safetensors"),
              "{\"t\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", -1, data, 4);
     expect_load_error("nine_dims.safetensors", MTL_ERR_FORMAT, NULL);
-    isolated("a shape whose element count overflows int64", st_shape_overflow);
+    th_isolated("a shape whose element count overflows int64", st_shape_overflow);
     /* the second entry is the bad one: the message names it */
     write_st(tmp_path("second_bad.safetensors"),
              "{\"good\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"

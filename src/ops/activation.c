@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "autograd/tape_internal.h"
+#include "ops/scalar.h"
 #include "core/blas.h"
 
 /* a transcendental function costs roughly this many multiply-adds (for mtl_threads_for) */
@@ -12,13 +13,6 @@
 /* ---- relu, sigmoid, tanh -------------------------------------------------------- */
 
 typedef enum { ACT_RELU, ACT_SIGMOID, ACT_TANH } act_kind;
-
-/* 1 / (1 + e^-x) without overflow: e^-|x| is at most 1 */
-static inline float sigmoid1(float x) {
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
 
 static void act_backward(mtl_tape *t, mtl_node *n) {
     float *dx = mtl__grad(t, n->in[0]);
@@ -56,7 +50,7 @@ static mtl_tensor *activation(mtl_tape *t, const char *op, act_kind kind, mtl_te
         break;
     case ACT_SIGMOID:
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for(EXP_COST * size))
-        for (int64_t i = 0; i < size; i++) yd[i] = sigmoid1(xd[i]);
+        for (int64_t i = 0; i < size; i++) yd[i] = mtl__sigmoid1(xd[i]);
         break;
     case ACT_TANH:
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for(EXP_COST * size))

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "autograd/tape_internal.h"
+#include "ops/scalar.h"
 #include "core/blas.h"
 
 #define EXP_COST 8.0 /* multiply-adds per exp/log, for mtl_threads_for */
@@ -131,12 +132,6 @@ static double bce_terms(const void *p, int64_t i0, int64_t i1) {
     return s;
 }
 
-static inline float sigmoid1(float x) {
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
-
 /* iarg: N; saved: float targets[N] */
 static void bce_backward(mtl_tape *t, mtl_node *n) {
     mtl_tensor *x = n->in[0];
@@ -146,7 +141,7 @@ static void bce_backward(mtl_tape *t, mtl_node *n) {
     const float *target = n->saved;
     float g = n->out->grad[0] / (float)N;
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for(EXP_COST * N))
-    for (int64_t i = 0; i < N; i++) dx[i] += g * (sigmoid1(x->data[i]) - target[i]);
+    for (int64_t i = 0; i < N; i++) dx[i] += g * (mtl__sigmoid1(x->data[i]) - target[i]);
 }
 
 mtl_tensor *mtl_bce_with_logits(mtl_tape *t, mtl_tensor *logits, const float *target) {
