@@ -189,6 +189,12 @@ float *th_fixture_f32(mtl_st_file *f, const char *name, mtl_shape *shape) {
     return out;
 }
 
+float *th_fixture_f32_of(mtl_st_file *f, const char *prefix, const char *leaf, mtl_shape *shape) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", prefix, leaf);
+    return th_fixture_f32(f, key, shape);
+}
+
 int32_t *th_fixture_i32(mtl_st_file *f, const char *name, int64_t *count) {
     if (!f) return NULL;
     const mtl_st_tensor *x = mtl_st_find(f, name);
@@ -233,10 +239,8 @@ void th_parity_case(mtl_st_file *f, const char *p, int n_in, const char *const *
     }
     mtl_tensor *y = op(t, in, ctx);
     CHECK(y != NULL, "%s: %s", p, mtl_last_error());
-    snprintf(key, sizeof key, "%s.y", p);
-    float *want = th_fixture_f32(f, key, NULL);
-    snprintf(key, sizeof key, "%s.dy", p);
-    float *dy = th_fixture_f32(f, key, NULL);
+    float *want = th_fixture_f32_of(f, p, "y", NULL);
+    float *dy = th_fixture_f32_of(f, p, "dy", NULL);
     if (y && want && dy) {
         snprintf(key, sizeof key, "%s output", p);
         th_compare(key, y->data, want, y->size, atol, rtol);

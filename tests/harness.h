@@ -71,6 +71,8 @@ void th_fill(float *x, int64_t n, uint64_t seed, float lo, float hi);
 mtl_st_file *th_fixture(const char *file);
 /* the float32 values of `name` (converted), or NULL and a failed check; shape out */
 float *th_fixture_f32(mtl_st_file *f, const char *name, mtl_shape *shape);
+/* the same for the tensor named "<prefix>.<leaf>" */
+float *th_fixture_f32_of(mtl_st_file *f, const char *prefix, const char *leaf, mtl_shape *shape);
 /* class indices stored as I64/I32 converted to int32 */
 int32_t *th_fixture_i32(mtl_st_file *f, const char *name, int64_t *count);
 /* releases every buffer th_fixture_* returned */

@@ -81,18 +81,14 @@ static void gradcheck_mse_l1(void) {
 static void parity_target_case(mtl_st_file *f, const char *p, bool ce) {
     char key[128];
     mtl_shape xs;
-    snprintf(key, sizeof key, "%s.logits", p);
-    float *x = th_fixture_f32(f, key, &xs);
+    float *x = th_fixture_f32_of(f, p, "logits", &xs);
     snprintf(key, sizeof key, "%s.target", p);
     int64_t nt = 0;
     int32_t *ti = ce ? th_fixture_i32(f, key, &nt) : NULL;
     float *tf = ce ? NULL : th_fixture_f32(f, key, NULL);
-    snprintf(key, sizeof key, "%s.w", p);
-    float *w = th_fixture_f32(f, key, NULL);
-    snprintf(key, sizeof key, "%s.y", p);
-    float *want = th_fixture_f32(f, key, NULL);
-    snprintf(key, sizeof key, "%s.dlogits", p);
-    float *dwant = th_fixture_f32(f, key, NULL);
+    float *w = th_fixture_f32_of(f, p, "w", NULL);
+    float *want = th_fixture_f32_of(f, p, "y", NULL);
+    float *dwant = th_fixture_f32_of(f, p, "dlogits", NULL);
     if (!x || !(ti || tf) || !w || !want || !dwant) return;
     if (ce) CHECK(nt == xs.d[0], "%s: %lld targets for %d rows", p, (long long)nt, xs.d[0]);
     mtl_tape *t;

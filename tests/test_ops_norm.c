@@ -83,18 +83,12 @@ static void gradcheck_batchnorm_eval(void) {
 static void bn_parity(mtl_st_file *f, const char *p, bool affine, bool eval) {
     char key[128];
     mtl_shape s;
-    snprintf(key, sizeof key, "%s.running_mean", p);
-    float *rm = th_fixture_f32(f, key, &s);
-    snprintf(key, sizeof key, "%s.running_var", p);
-    float *rv = th_fixture_f32(f, key, NULL);
-    snprintf(key, sizeof key, "%s.running_mean_after", p);
-    float *rm_want = th_fixture_f32(f, key, NULL);
-    snprintf(key, sizeof key, "%s.running_var_after", p);
-    float *rv_want = th_fixture_f32(f, key, NULL);
-    snprintf(key, sizeof key, "%s.momentum", p);
-    float *mom = th_fixture_f32(f, key, NULL);
-    snprintf(key, sizeof key, "%s.eps", p);
-    float *eps = th_fixture_f32(f, key, NULL);
+    float *rm = th_fixture_f32_of(f, p, "running_mean", &s);
+    float *rv = th_fixture_f32_of(f, p, "running_var", NULL);
+    float *rm_want = th_fixture_f32_of(f, p, "running_mean_after", NULL);
+    float *rv_want = th_fixture_f32_of(f, p, "running_var_after", NULL);
+    float *mom = th_fixture_f32_of(f, p, "momentum", NULL);
+    float *eps = th_fixture_f32_of(f, p, "eps", NULL);
     if (!rm || !rv || !rm_want || !rv_want || !mom || !eps) return;
     bn_ctx ctx = {.affine = affine, .eval = eval, .momentum = mom[0], .eps = eps[0], .rm = rm, .rv = rv, .C = s.d[0]};
     static const char *aff[] = {"x", "gamma", "beta"}, *plain[] = {"x"};

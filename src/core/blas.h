@@ -10,7 +10,8 @@
 void mtl_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc);
 /* Same, parallel over blocks of rows of C (or of columns when M is small). Call it
- * outside parallel regions. Results do not depend on the thread count. */
+ * outside parallel regions. Deterministic for a given thread count (each element of C
+ * is computed by one thread). */
 void mtl_sgemm_par(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                    const float *B, int ldb, float beta, float *C, int ldc);
 /* number of threads for a loop of `work` multiply-adds (1 when too small to pay off) */
