@@ -4,6 +4,8 @@
 #ifndef MTL_IO_H
 #define MTL_IO_H
 
+#include <stdio.h>
+
 #include "mtl/core.h"
 
 #ifdef __cplusplus
@@ -44,6 +46,17 @@ mtl_status mtl_st_writer_add(mtl_st_writer *w, const char *name, mtl_dtype dtype
 mtl_status mtl_st_writer_meta(mtl_st_writer *w, const char *key, const char *value);
 /* writes path.tmp, flushes, then renames it to path: never a half-written file */
 mtl_status mtl_st_writer_save(mtl_st_writer *w, const char *path);
+
+/* ---- atomic files (src/core/file.c) ----------------------------------------------
+ * open writes to path.tmp; commit flushes, fsyncs and renames it over path (an error if
+ * any write failed); abort removes the temporary file. Never a half-written file. */
+typedef struct {
+    FILE *f; /* write here between open and commit */
+    char path[4096], tmp[4100];
+} mtl_afile;
+mtl_status mtl_afile_open(mtl_afile *a, const char *path);
+mtl_status mtl_afile_commit(mtl_afile *a);
+void mtl_afile_abort(mtl_afile *a);
 
 #ifdef __cplusplus
 }

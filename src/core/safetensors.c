@@ -297,31 +297,22 @@ mtl_status mtl_st_writer_save(mtl_st_writer *w, const char *path) {
         free(h);
         return mtl_error(MTL_ERR_NOMEM, "%s: out of memory building the header", path);
     }
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+    mtl_afile a;
+    mtl_status st = mtl_afile_open(&a, path);
+    if (st) {
         free(h);
-        return mtl_error(MTL_ERR_ARG, "%s: path too long", path);
-    }
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        free(h);
-        return mtl_error(MTL_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        return st;
     }
     unsigned char lenbytes[8];
     for (int i = 0; i < 8; i++) lenbytes[i] = (unsigned char)(((uint64_t)len >> (8 * i)) & 0xFF);
-    int ok = fwrite(lenbytes, 1, 8, fp) == 8 && fwrite(h, 1, len, fp) == len;
-    for (int i = 0; i < w->n && ok; i++) ok = w->e[i].bytes == 0 || fwrite(w->e[i].data, 1, w->e[i].bytes, fp) == w->e[i].bytes;
+    int ok = fwrite(lenbytes, 1, 8, a.f) == 8 && fwrite(h, 1, len, a.f) == len;
+    for (int i = 0; i < w->n && ok; i++) ok = w->e[i].bytes == 0 || fwrite(w->e[i].data, 1, w->e[i].bytes, a.f) == w->e[i].bytes;
     free(h);
-    ok = ok && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
-    ok = (fclose(fp) == 0) && ok;
     if (!ok) {
-        remove(tmp);
-        return mtl_error(MTL_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-    }
-    if (rename(tmp, path) != 0) {
         int e = errno;
-        remove(tmp);
-        return mtl_error(MTL_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(e));
+        mtl_afile_abort(&a);
+        return mtl_error(MTL_ERR_IO, "%s: write failed: %s", a.tmp, strerror(e));
     }
+    if ((st = mtl_afile_commit(&a))) return st;
     return MTL_OK;
 }
