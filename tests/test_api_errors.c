@@ -726,7 +726,7 @@ static void data_errors(void) {
     EXPECT_STATUS(mtl_dataset_alloc(&d, 0, 1, 8, 1), MTL_ERR_ARG);
     EXPECT_STATUS(mtl_dataset_alloc(&d, 4, 0, 8, 1), MTL_ERR_ARG);
     EXPECT_STATUS(mtl_dataset_alloc(&d, 4, 1, -8, 1), MTL_ERR_ARG);
-    EXPECT_STATUS(mtl_dataset_alloc(&d, 4, 1, 8, 0), MTL_ERR_ARG);
+    EXPECT_STATUS(mtl_dataset_alloc(&d, 4, 1, 8, -1), MTL_ERR_ARG); /* 0 tasks is allowed: unlabelled windows */
     EXPECT_STATUS(mtl_dataset_alloc(&d, 4, 1, 8, MTL_MAX_TASKS + 1), MTL_ERR_ARG);
     CHECK(d.x == NULL && d.n == 0, "a failed alloc left data behind");
     /* n * channels * length * 4 bytes = 2^64: the size wraps to 0 */

@@ -7,7 +7,7 @@
 mtl_status mtl_dataset_alloc(mtl_dataset *d, int n, int channels, int length, int n_tasks) {
     if (!d) return mtl_error(MTL_ERR_ARG, "dataset_alloc: dataset is NULL");
     memset(d, 0, sizeof *d);
-    if (n < 1 || channels < 1 || length < 1 || n_tasks < 1 || n_tasks > MTL_MAX_TASKS)
+    if (n < 1 || channels < 1 || length < 1 || n_tasks < 0 || n_tasks > MTL_MAX_TASKS)
         return mtl_error(MTL_ERR_ARG, "dataset_alloc: invalid sizes (n %d, channels %d, length %d, tasks %d)", n,
                          channels, length, n_tasks);
     if ((int64_t)n * channels > ((int64_t)1 << 38) / length)
@@ -27,6 +27,8 @@ void mtl_dataset_free(mtl_dataset *d) {
     if (!d) return;
     free(d->x);
     for (int k = 0; k < MTL_MAX_TASKS; k++) free(d->y[k]);
+    free(d->record);
+    free(d->offset);
     memset(d, 0, sizeof *d);
 }
 
@@ -43,6 +45,31 @@ mtl_status mtl_dataset_validate(const mtl_dataset *d, const char *what) {
             if (d->y[k][i] < 0 || d->y[k][i] >= d->n_classes[k])
                 return mtl_error(MTL_ERR_RANGE, "%s: sample %d has label %d for task '%s' (expected 0..%d)", what, i,
                                  d->y[k][i], d->task_names[k], d->n_classes[k] - 1);
+    }
+    return MTL_OK;
+}
+
+mtl_status mtl_dataset_copy(const mtl_dataset *src, mtl_dataset *dst) {
+    if (!src || !dst || !src->x) return mtl_error(MTL_ERR_ARG, "dataset_copy: null argument");
+    mtl_status s = mtl_dataset_alloc(dst, src->n, src->channels, src->length, src->n_tasks);
+    if (s) return s;
+    float *x = dst->x;
+    int32_t *y[MTL_MAX_TASKS];
+    memcpy(y, dst->y, sizeof y);
+    *dst = *src; /* sizes, names, fs */
+    dst->x = x;
+    memcpy(dst->y, y, sizeof y);
+    dst->record = NULL, dst->offset = NULL;
+    memcpy(dst->x, src->x, (size_t)src->n * src->channels * src->length * sizeof(float));
+    for (int k = 0; k < src->n_tasks; k++) memcpy(dst->y[k], src->y[k], (size_t)src->n * sizeof(int32_t));
+    bool ok = true;
+    if (src->record && (ok = (dst->record = malloc((size_t)src->n * sizeof(int32_t))) != NULL))
+        memcpy(dst->record, src->record, (size_t)src->n * sizeof(int32_t));
+    if (ok && src->offset && (ok = (dst->offset = malloc((size_t)src->n * sizeof(int64_t))) != NULL))
+        memcpy(dst->offset, src->offset, (size_t)src->n * sizeof(int64_t));
+    if (!ok) {
+        mtl_dataset_free(dst);
+        return mtl_error(MTL_ERR_NOMEM, "dataset_copy: out of memory");
     }
     return MTL_OK;
 }
