@@ -4,6 +4,7 @@
 
 #include "mtl/data.h"
 #include "mtl/optim.h"
+#include "mtl/weighting.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -14,6 +15,10 @@ typedef struct {
     int batch_size;
     mtl_opt_config opt;
     uint64_t seed; /* shuffling and dropout */
+    const char *weighting;      /* "ew" (NULL means ew), "dwa", ... (mtl_weighting_kinds) */
+    mtl_weighting_config wcfg;  /* its settings (zero: the defaults) */
+    bool best_on_val;           /* keep the epoch with the best mean validation accuracy (needs eval data);
+                                   false: the last epoch's model */
 } mtl_train_config;
 
 typedef struct {
@@ -22,12 +27,13 @@ typedef struct {
     double eval_loss[MTL_MAX_TASKS], eval_acc[MTL_MAX_TASKS]; /* when an evaluation set is given */
     float weights[MTL_MAX_TASKS];                             /* task weights used this epoch */
     double seconds;                                           /* this epoch's wall time */
+    int best_epoch;                                           /* best_on_val: best epoch so far (-1: none) */
 } mtl_epoch_stats;
 
 typedef void (*mtl_epoch_cb)(const mtl_epoch_stats *s, void *user);
 
 /* Trains m on `train` with per-task cross-entropy losses summed with the task weights
- * (equal weights for now), shuffling every epoch. After each epoch evaluates on
+ * of c->weighting, shuffling every epoch. After each epoch evaluates on
  * `eval` (may be NULL) and calls cb (may be NULL). Fails with MTL_ERR_NUMERIC if a
  * loss becomes NaN or infinite. */
 mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *eval, const mtl_train_config *c,
@@ -35,6 +41,38 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
 
 /* mean cross-entropy and accuracy per task (arrays of n_tasks), evaluation mode */
 mtl_status mtl_evaluate(mtl_model *m, const mtl_dataset *d, int batch_size, double *loss, double *acc);
+
+/* ---- predictions and metrics (src/train/metrics.c) ------------------------------ */
+typedef struct {
+    int n, n_tasks;
+    int n_classes[MTL_MAX_TASKS];
+    int32_t *pred[MTL_MAX_TASKS]; /* [n] argmax class */
+    float *prob[MTL_MAX_TASKS];   /* [n, n_classes] softmax probabilities */
+    float *logits[MTL_MAX_TASKS]; /* [n, n_classes] */
+    /* with taps: what the model exposes (mtl_model_taps) for every window */
+    int feat_dim[MTL_MAX_TASKS];
+    float *features[MTL_MAX_TASKS]; /* [n, feat_dim] or NULL */
+    int n_stages;
+    int stage_channels[MTL_MAX_STAGES];
+    float *attention[MTL_MAX_TASKS][MTL_MAX_STAGES]; /* [n, stage_channels] or NULL */
+} mtl_predictions;
+
+/* evaluation-mode forward over d in batches; taps: also copy features and attention */
+mtl_status mtl_predict(mtl_model *m, const mtl_dataset *d, int batch_size, bool taps, mtl_predictions *out);
+void mtl_predictions_free(mtl_predictions *p);
+
+typedef struct {
+    int n_tasks;
+    int n_classes[MTL_MAX_TASKS];
+    double loss[MTL_MAX_TASKS];     /* mean cross-entropy */
+    double accuracy[MTL_MAX_TASKS]; /* fractions */
+    double macro_f1[MTL_MAX_TASKS]; /* mean per-class F1 over the classes present in the labels or predictions */
+    double joint_accuracy;          /* every task right */
+    int64_t *confusion[MTL_MAX_TASKS]; /* [n_classes, n_classes]: row = true class, column = predicted */
+} mtl_metrics;
+/* metrics of predictions p against d's labels */
+mtl_status mtl_metrics_compute(const mtl_dataset *d, const mtl_predictions *p, mtl_metrics *out);
+void mtl_metrics_free(mtl_metrics *m);
 
 #ifdef __cplusplus
 }

@@ -7,73 +7,17 @@
 
 #include "mtl/ops.h"
 #include "mtl/train.h"
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-typedef struct {
-    float *x;
-    int32_t *y[MTL_MAX_TASKS];
-} batch_buf;
-
-static mtl_status batch_alloc(batch_buf *b, const mtl_dataset *d, int bs) {
-    memset(b, 0, sizeof *b);
-    b->x = malloc((size_t)bs * d->channels * d->length * sizeof(float));
-    bool ok = b->x != NULL;
-    for (int k = 0; k < d->n_tasks; k++) ok = ok && (b->y[k] = malloc((size_t)bs * sizeof(int32_t)));
-    return ok ? MTL_OK : mtl_error(MTL_ERR_NOMEM, "train: out of memory for a batch of %d", bs);
-}
-
-static void batch_free(batch_buf *b) {
-    free(b->x);
-    for (int k = 0; k < MTL_MAX_TASKS; k++) free(b->y[k]);
-}
-
-/* copies samples idx[0..n) (or start..start+n when idx is NULL) into the batch */
-static void batch_fill(batch_buf *b, const mtl_dataset *d, const int32_t *idx, int start, int n) {
-    size_t per = (size_t)d->channels * d->length;
-    for (int i = 0; i < n; i++) {
-        int s = idx ? idx[start + i] : start + i;
-        memcpy(b->x + i * per, d->x + (size_t)s * per, per * sizeof(float));
-        for (int k = 0; k < d->n_tasks; k++) b->y[k][i] = d->y[k][s];
-    }
-}
-
-static int count_correct(const mtl_tensor *logits, const int32_t *y) {
-    int n = logits->shape[0], c = logits->shape[1], right = 0;
-    for (int i = 0; i < n; i++) {
-        const float *row = logits->data + (size_t)i * c;
-        int best = 0;
-        for (int j = 1; j < c; j++)
-            if (row[j] > row[best]) best = j;
-        right += best == y[i];
-    }
-    return right;
-}
-
-static mtl_status check_fit(const mtl_model *m, const mtl_dataset *d, const char *what) {
-    if (!d) return mtl_error(MTL_ERR_ARG, "%s: data set is NULL", what);
-    if (d->n_tasks != m->cfg.n_tasks)
-        return mtl_error(MTL_ERR_SHAPE, "%s: data has %d tasks, model %s has %d", what, d->n_tasks, m->kind, m->cfg.n_tasks);
-    for (int k = 0; k < d->n_tasks; k++)
-        if (d->n_classes[k] != m->cfg.n_classes[k])
-            return mtl_error(MTL_ERR_SHAPE, "%s: task '%s' has %d classes in the data, %d in the model", what,
-                             d->task_names[k], d->n_classes[k], m->cfg.n_classes[k]);
-    return mtl_dataset_validate(d, what);
-}
+#include "train/train_internal.h"
 
 mtl_status mtl_evaluate(mtl_model *m, const mtl_dataset *d, int batch_size, double *loss, double *acc) {
     if (!m || !d || !loss || !acc) return mtl_error(MTL_ERR_ARG, "evaluate: null argument");
     if (batch_size < 1) return mtl_error(MTL_ERR_ARG, "evaluate: batch size %d must be positive", batch_size);
-    mtl_status s = check_fit(m, d, "evaluate");
+    mtl_status s = mtl__check_fit(m, d, "evaluate");
     if (s) return s;
     int K = d->n_tasks;
     mtl_tape *t = NULL;
-    batch_buf b;
-    if ((s = mtl_tape_create(&t)) || (s = batch_alloc(&b, d, batch_size))) {
+    mtl__batch b;
+    if ((s = mtl_tape_create(&t)) || (s = mtl__batch_alloc(&b, d, batch_size))) {
         mtl_tape_free(t);
         return s;
     }
@@ -83,20 +27,37 @@ mtl_status mtl_evaluate(mtl_model *m, const mtl_dataset *d, int batch_size, doub
     long right[MTL_MAX_TASKS] = {0};
     for (int start = 0; start < d->n && !s; start += batch_size) {
         int n = d->n - start < batch_size ? d->n - start : batch_size;
-        batch_fill(&b, d, NULL, start, n);
+        mtl__batch_fill(&b, d, NULL, start, n);
         mtl_tape_reset(t);
         mtl_tensor *x = mtl_tensor_wrap(t, MTL_SHAPE(n, d->channels, d->length), b.x), *logits[MTL_MAX_TASKS];
         if ((s = mtl_model_forward(m, t, x, logits))) break;
         for (int k = 0; k < K && !s; k++) {
             mtl_tensor *l = mtl_cross_entropy(t, logits[k], b.y[k]);
             if (!l) s = mtl_error(mtl_tape_status(t), "evaluate: %s", mtl_tape_error(t));
-            else sum_loss[k] += (double)l->data[0] * n, right[k] += count_correct(logits[k], b.y[k]);
+            else sum_loss[k] += (double)l->data[0] * n, right[k] += mtl__count_correct(logits[k], b.y[k]);
         }
     }
     for (int k = 0; k < K; k++) loss[k] = sum_loss[k] / d->n, acc[k] = (double)right[k] / d->n;
-    batch_free(&b);
+    mtl__batch_free(&b);
     mtl_tape_free(t);
     return s;
+}
+
+/* copies of every parameter and buffer (for best-on-validation) */
+static mtl_status snapshot(mtl_params *P, float **buf, bool restore) {
+    int64_t total = 0;
+    int n = mtl_params_count(P);
+    for (int i = 0; i < n; i++) total += mtl_params_info(P, i)->tensor->size;
+    if (!*buf && !(*buf = malloc((size_t)total * sizeof(float))))
+        return mtl_error(MTL_ERR_NOMEM, "train: out of memory for the best-on-validation copy");
+    float *p = *buf;
+    for (int i = 0; i < n; i++) {
+        mtl_tensor *t = mtl_params_info(P, i)->tensor;
+        if (restore) memcpy(t->data, p, (size_t)t->size * sizeof(float));
+        else memcpy(p, t->data, (size_t)t->size * sizeof(float));
+        p += t->size;
+    }
+    return MTL_OK;
 }
 
 mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *eval, const mtl_train_config *c,
@@ -104,27 +65,37 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
     if (!m || !train || !c) return mtl_error(MTL_ERR_ARG, "train: null argument");
     if (c->epochs < 1 || c->batch_size < 2)
         return mtl_error(MTL_ERR_ARG, "train: epochs %d must be >= 1 and batch size %d >= 2", c->epochs, c->batch_size);
-    mtl_status s = check_fit(m, train, "training data");
-    if (!s && eval) s = check_fit(m, eval, "evaluation data");
+    if (c->best_on_val && !eval)
+        return mtl_error(MTL_ERR_ARG, "train: best-on-validation needs validation data");
+    mtl_status s = mtl__check_fit(m, train, "training data");
+    if (!s && eval) s = mtl__check_fit(m, eval, "evaluation data");
     if (s) return s;
     if (train->n < 2)
         return mtl_error(MTL_ERR_ARG, "train: the training data has %d sample(s); batch statistics need at least 2", train->n);
     int K = train->n_tasks, bs = c->batch_size < train->n ? c->batch_size : train->n;
+    mtl_weighting_config wcfg = c->wcfg.temperature > 0 ? c->wcfg : mtl_weighting_defaults();
     mtl_tape *t = NULL;
     mtl_optimizer *opt = NULL;
+    mtl_weighting *wt = NULL;
+    float *best = NULL;
+    double best_acc = -1;
+    int best_epoch = -1;
     int32_t *perm = malloc((size_t)train->n * sizeof *perm);
-    batch_buf b;
+    double *history = malloc((size_t)c->epochs * K * sizeof *history);
+    mtl__batch b;
     memset(&b, 0, sizeof b);
-    if (!perm) s = mtl_error(MTL_ERR_NOMEM, "train: out of memory");
+    if (!perm || !history) s = mtl_error(MTL_ERR_NOMEM, "train: out of memory");
+    if (!s) s = mtl_weighting_create(c->weighting ? c->weighting : "ew", K, &wcfg, &wt);
     if (!s) s = mtl_tape_create(&t);
     if (!s) s = mtl_optimizer_create(&opt, m->params, c->opt);
-    if (!s) s = batch_alloc(&b, train, bs);
+    if (!s) s = mtl__batch_alloc(&b, train, bs);
     if (!s) mtl_tape_set_seed(t, c->seed);
     for (int epoch = 0; epoch < c->epochs && !s; epoch++) {
-        double t0 = now_seconds();
-        mtl_epoch_stats st = {.epoch = epoch, .epochs = c->epochs, .n_tasks = K};
+        double t0 = mtl__now();
+        mtl_epoch_stats st = {.epoch = epoch, .epochs = c->epochs, .n_tasks = K, .best_epoch = -1};
         float w[MTL_MAX_TASKS];
-        for (int k = 0; k < K; k++) w[k] = st.weights[k] = 1.0f;
+        if ((s = mtl_weighting_epoch_begin(wt, epoch, history, w))) break;
+        for (int k = 0; k < K; k++) st.weights[k] = w[k];
         mtl_rng r;
         mtl_rng_init(&r, c->seed, 0x5eed0000u + (uint64_t)epoch);
         mtl_rng_permutation(&r, perm, train->n);
@@ -133,7 +104,7 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
         for (int start = 0; start < train->n && !s; start += bs) {
             int n = train->n - start < bs ? train->n - start : bs;
             if (n < 2) break; /* batch statistics need two samples: drop a last batch of one */
-            batch_fill(&b, train, perm, start, n);
+            mtl__batch_fill(&b, train, perm, start, n);
             mtl_tape_reset(t);
             mtl_tape_set_training(t, true);
             mtl_tensor *x = mtl_tensor_wrap(t, MTL_SHAPE(n, train->channels, train->length), b.x);
@@ -144,30 +115,47 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
                 s = mtl_error(s, "train: %s", mtl_tape_error(t));
                 break;
             }
+            float lv[MTL_MAX_TASKS];
             for (int k = 0; k < K; k++) {
-                float l = losses[k]->data[0];
+                float l = lv[k] = losses[k]->data[0];
                 if (!isfinite(l)) {
                     s = mtl_error(MTL_ERR_NUMERIC, "train: the loss of task '%s' became %s at epoch %d (lower the learning rate?)",
                                   train->task_names[k], isnan(l) ? "NaN" : "infinite", epoch + 1);
                     break;
                 }
                 sum_loss[k] += (double)l * n;
-                right[k] += count_correct(logits[k], b.y[k]);
+                right[k] += mtl__count_correct(logits[k], b.y[k]);
             }
             seen += n;
-            if (s) break;
+            if (s || (s = mtl_weighting_step(wt, lv, w))) break;
             mtl_params_zero_grad(m->params);
             if ((s = mtl_backward_weighted(t, K, losses, w))) break;
             s = mtl_optimizer_step(opt);
         }
         if (s) break;
-        for (int k = 0; k < K; k++) st.train_loss[k] = sum_loss[k] / seen, st.train_acc[k] = (double)right[k] / seen;
-        if (eval) s = mtl_evaluate(m, eval, bs, st.eval_loss, st.eval_acc);
-        st.seconds = now_seconds() - t0;
-        if (!s && cb) cb(&st, user);
+        for (int k = 0; k < K; k++) {
+            st.train_loss[k] = history[(size_t)epoch * K + k] = sum_loss[k] / seen;
+            st.train_acc[k] = (double)right[k] / seen;
+        }
+        if (eval && (s = mtl_evaluate(m, eval, bs, st.eval_loss, st.eval_acc))) break;
+        if (c->best_on_val) {
+            double acc = 0;
+            for (int k = 0; k < K; k++) acc += st.eval_acc[k] / K;
+            if (acc > best_acc) {
+                best_acc = acc, best_epoch = epoch;
+                if ((s = snapshot(m->params, &best, false))) break;
+            }
+            st.best_epoch = best_epoch;
+        }
+        st.seconds = mtl__now() - t0;
+        if (cb) cb(&st, user);
     }
-    batch_free(&b);
+    if (!s && c->best_on_val && best) s = snapshot(m->params, &best, true);
+    free(best);
+    mtl__batch_free(&b);
     free(perm);
+    free(history);
+    mtl_weighting_free(wt);
     mtl_optimizer_free(opt);
     mtl_tape_free(t);
     return s;

@@ -1,0 +1,127 @@
+/* Experiments: a data source and protocol, a model and recipe, several seeds; results as
+ * mean +/- std, written as log CSV, checkpoint, summary.json and report.html
+ * (src/train/experiment.c, src/train/outputs.c). */
+#ifndef MTL_EXPERIMENT_H
+#define MTL_EXPERIMENT_H
+
+#include "mtl/report.h"
+#include "mtl/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { MTL_SOURCE_SIM, MTL_SOURCE_CWRU, MTL_SOURCE_MANIFEST } mtl_source_kind;
+
+typedef struct {
+    mtl_source_kind source;
+    const char *path;      /* CWRU directory or manifest CSV */
+    int load;              /* CWRU / simulator motor load (0..3) */
+    int test_load;         /* -1: test on the same records; else cross-load: test windows from this load */
+    const char *channel;   /* "DE" (NULL), "FE", "BA" */
+    double sim_seconds;    /* simulator record length (10 s) */
+    mtl_window_config win;
+    mtl_norm norm;
+    mtl_domain domain;
+} mtl_data_spec;
+
+mtl_data_spec mtl_data_spec_defaults(void); /* simulator, load 0, MTAGN windows, no normalisation, time */
+/* "cwru load 0, split mtagn, 10/20/160 per class, window 2048/512, norm none, time" */
+void mtl_data_spec_describe(const mtl_data_spec *s, char *buf, size_t size);
+/* reads the records and cuts the raw (untransformed) windows; train/val/test may be NULL */
+mtl_status mtl_data_load(const mtl_data_spec *s, uint64_t seed, mtl_dataset *train, mtl_dataset *val, mtl_dataset *test);
+
+typedef struct {
+    const char *model;        /* registry name */
+    unsigned model_options;   /* MTL_MODEL_* */
+    mtl_train_config train;   /* epochs, batch, optimizer, weighting, best_on_val */
+    int n_seeds;              /* 5 */
+    uint64_t seed;            /* first seed; seed i = seed + i */
+    int n_train_per;          /* > 0: a sample-size sweep over train_per[] windows per record */
+    int train_per[8];
+    int n_snr;                /* > 0: also test with noise at each SNR (dB), test data only */
+    double snr[16];
+    const char *out_dir;      /* NULL: no files */
+    bool report;              /* write report.html (needs out_dir) */
+    bool quiet;               /* no progress */
+    int progress_fd_is_tty;   /* progress lines on stderr use \r when set */
+    const char *command_line; /* recorded in summary.json and the report */
+} mtl_experiment_config;
+
+mtl_experiment_config mtl_experiment_defaults(void);
+
+/* the result of one run (one seed at one sample size) */
+typedef struct {
+    uint64_t seed;
+    int train_per;
+    mtl_metrics test;               /* clean test data */
+    mtl_metrics noisy[16];          /* per SNR */
+    double train_seconds;
+    int epochs;
+    mtl_epoch_stats *log;           /* [epochs] */
+} mtl_run_result;
+
+typedef struct {
+    char model[32];
+    char data[256];                 /* mtl_data_spec_describe */
+    int n_tasks;
+    char task_names[MTL_MAX_TASKS][MTL_TASK_NAME_MAX];
+    int n_classes[MTL_MAX_TASKS];
+    char class_names[MTL_MAX_TASKS][MTL_MAX_NAMED_CLASSES][MTL_CLASS_NAME_MAX];
+    int n_params;
+    int n_runs;
+    mtl_run_result *runs;           /* [n_sweep][n_seeds], sweep-major */
+    int n_sweep, n_seeds, n_snr;
+    int train_per[8];
+    double snr[16];
+    int n_train, n_val, n_test;     /* windows (first sweep point) */
+} mtl_experiment_result;
+
+/* progress: called after every epoch of every run (may be NULL) */
+typedef void (*mtl_progress_fn)(const mtl_experiment_config *c, int run, int n_runs, const mtl_epoch_stats *s,
+                                void *user);
+
+mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_config *c, mtl_progress_fn progress,
+                              void *user, mtl_experiment_result *out);
+void mtl_experiment_result_free(mtl_experiment_result *r);
+
+/* mean and sample std (n-1; 0 for one value) */
+void mtl_mean_std(const double *x, int n, double *mean, double *std);
+/* "99.44 ± 0.44" of fractions as percentages */
+void mtl_format_pct(double mean, double std, char *buf, size_t size);
+
+/* summary tables: per task accuracy / macro-F1 (+ joint), the sweep, the noise table */
+mtl_status mtl_experiment_tables(const mtl_experiment_result *r, mtl_table **summary, mtl_table **sweep,
+                                 mtl_table **noise);
+/* the summary JSON to a stream */
+mtl_status mtl_experiment_print_json(const mtl_experiment_result *r, const mtl_data_spec *d,
+                                     const mtl_experiment_config *c, FILE *f);
+/* summary.json (atomically) */
+mtl_status mtl_experiment_write_json(const mtl_experiment_result *r, const mtl_data_spec *d,
+                                     const mtl_experiment_config *c, const char *path);
+
+/* ---- checkpoints with what is needed to use them (src/train/outputs.c) ------------
+ * The safetensors file holds the parameters under the PyTorch reference module's
+ * state_dict names, and in its metadata the model, tasks, classes and input pipeline. */
+typedef struct {
+    char model[32];
+    unsigned options;
+    int n_tasks;
+    char task_names[MTL_MAX_TASKS][MTL_TASK_NAME_MAX];
+    int n_classes[MTL_MAX_TASKS];
+    char class_names[MTL_MAX_TASKS][MTL_MAX_NAMED_CLASSES][MTL_CLASS_NAME_MAX];
+    int channels, length;  /* model input */
+    int window, stride;    /* raw window length and stride used to cut recordings */
+    mtl_norm norm;
+    mtl_domain domain;
+    double fs;             /* sampling rate of the training windows (0: unknown) */
+} mtl_checkpoint_info;
+
+mtl_status mtl_checkpoint_save(const mtl_model *m, const mtl_checkpoint_info *info, const char *path);
+/* creates the model named in the file and loads its parameters */
+mtl_status mtl_checkpoint_load(const char *path, mtl_model **m, mtl_checkpoint_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
