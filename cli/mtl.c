@@ -10,7 +10,12 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
-    {"demo", cmd_demo, "train a small multi-task network on generated data and print per-task loss and accuracy"},
+    {"demo", cmd_demo, "train MTAGN on CWRU bearing data (or simulated data when none is found) and print the results"},
+    {"train", cmd_train, "train a model over seeds under a protocol; mean +- std results, log, checkpoint, report"},
+    {"compare", cmd_compare, "train several models under the same protocol and seeds; one table"},
+    {"eval", cmd_eval, "evaluate a checkpoint: accuracy, macro-F1, confusion matrix per task"},
+    {"predict", cmd_predict, "predict every window of a recording (.mat, CSV, .npy) with a checkpoint"},
+    {"bench", cmd_bench, "time a model's training step and inference (bench/ compares with PyTorch)"},
     {"info", cmd_info, "show the version, BLAS and threading configuration, and the available models"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof *commands)

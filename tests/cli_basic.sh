@@ -1,6 +1,6 @@
 #!/bin/bash
-# The command line: help lists every flag with its default, bad input gives a clear
-# error and exit code 2, and the demo trains and writes its CSV log.
+# The command line: every subcommand's help lists every flag with its default, bad
+# input gives a one-line error naming the flag or file and exit code 2 (usage) or 1.
 mtl=${1:?usage: cli_basic.sh path/to/mtl}
 pass=0 fail=0
 tmp=$(mktemp -d)
@@ -18,39 +18,53 @@ check() { # description, then a command that must succeed
     fi
 }
 exit_code() { "${@:2}" >/dev/null 2>&1; [ $? -eq "$1" ]; }
+# expects exit code $1 and stderr matching $2 from the command $3...
+fails_with() {
+    local code=$1 pattern=$2
+    shift 2
+    "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+    local got=$?
+    cat "$tmp/stderr"
+    [ "$got" -eq "$code" ] || { echo "exit code $got, expected $code"; return 1; }
+    grep -q -- "$pattern" "$tmp/stderr" || { echo "stderr lacks: $pattern"; return 1; }
+    [ "$(wc -l <"$tmp/stderr")" -le 2 ] || { echo "more than a one-line error"; return 1; }
+}
 
-check "mtl --help exits 0 and lists demo" bash -c "'$mtl' --help | grep -q '^  demo'"
+check "mtl --help exits 0 and lists every command" bash -c "
+    h=\$('$mtl' --help) || exit 1
+    for c in demo train compare eval predict bench info; do echo \"\$h\" | grep -q \"^  \$c \" || { echo \"missing \$c\"; exit 1; }; done"
 check "mtl with no command exits 2" exit_code 2 "$mtl"
-check "unknown command exits 2 and names it" bash -c "'$mtl' frobnicate 2>&1 | grep -q \"unknown command 'frobnicate'\"; [ \${PIPESTATUS[0]} -eq 2 ]"
+check "unknown command exits 2 and names it" fails_with 2 "unknown command 'frobnicate'" "$mtl" frobnicate
 check "mtl --version" bash -c "'$mtl' --version | grep -Eq '^mtl [0-9]+\.[0-9]+\.[0-9]+'"
-# every flag of demo appears in its help with a default
-check "demo --help shows every flag with its default" bash -c "
-    h=\$('$mtl' demo --help) || exit 1
-    for f in epochs batch-size lr samples length noise width seed threads csv; do
-        echo \"\$h\" | grep -Eq -- \"--\$f .*\\(default: \" || { echo \"missing --\$f\"; exit 1; }
-    done"
-check "info --help shows --threads with its default" bash -c "'$mtl' info --help | grep -q -- '--threads.*(default: 0)'"
-check "unknown flag exits 2 and names the flag" bash -c "'$mtl' demo --epoch 3 2>&1 | grep -q \"unknown flag '--epoch'\"; [ \${PIPESTATUS[0]} -eq 2 ]"
-check "non-integer value is rejected" bash -c "'$mtl' demo --epochs three 2>&1 | grep -q -- \"--epochs: 'three' is not an integer\"; [ \${PIPESTATUS[0]} -eq 2 ]"
-check "out-of-range value is rejected" bash -c "'$mtl' demo --batch-size 1 2>&1 | grep -q -- '--batch-size: 1 is outside'; [ \${PIPESTATUS[0]} -eq 2 ]"
-check "NaN learning rate is rejected" bash -c "'$mtl' demo --lr nan 2>&1 | grep -q -- '--lr'; [ \${PIPESTATUS[0]} -eq 2 ]"
-check "missing value is rejected" exit_code 2 "$mtl" demo --epochs
-check "unwritable CSV path is an error naming it" bash -c "'$mtl' demo --epochs 1 --samples 64 --csv /nonexistent/dir/log.csv 2>&1 | grep -q '/nonexistent/dir/log.csv'; [ \${PIPESTATUS[0]} -eq 1 ]"
-check "info prints the BLAS configuration and the models" bash -c "'$mtl' info | grep -q OpenBLAS && '$mtl' info | grep -q tiny"
-# the demo learns: a short run gets well above chance on both tasks and writes its CSV
-check "demo trains and writes a CSV log" bash -c "
-    '$mtl' demo --epochs 8 --samples 600 --threads 1 --csv '$tmp/log.csv' > '$tmp/demo.txt' || exit 1
-    [ \$(wc -l < '$tmp/log.csv') -eq 9 ] || { echo 'CSV rows'; exit 1; }
-    head -1 '$tmp/log.csv' | grep -q '^epoch,frequency_train_loss' || exit 1
-    acc=\$(grep 'held-out accuracy' '$tmp/demo.txt') || exit 1
-    echo \"\$acc\"
-    f=\$(echo \"\$acc\" | sed -E 's/.*frequency ([0-9.]+)%.*/\\1/'); a=\$(echo \"\$acc\" | sed -E 's/.*amplitude ([0-9.]+)%.*/\\1/')
-    awk -v f=\"\$f\" -v a=\"\$a\" 'BEGIN { exit !(f > 50 && a > 80) }'"
-check "the same seed gives the same losses and accuracies" bash -c "
-    '$mtl' demo --epochs 3 --samples 200 --threads 2 --seed 5 --csv '$tmp/a.csv' >/dev/null || exit 1
-    '$mtl' demo --epochs 3 --samples 200 --threads 2 --seed 5 --csv '$tmp/b.csv' >/dev/null || exit 1
-    '$mtl' demo --epochs 3 --samples 200 --threads 2 --seed 6 --csv '$tmp/c.csv' >/dev/null || exit 1
-    cut -d, -f1-11 '$tmp/a.csv' > '$tmp/a.txt'; cut -d, -f1-11 '$tmp/b.csv' > '$tmp/b.txt'; cut -d, -f1-11 '$tmp/c.csv' > '$tmp/c.txt'
-    cmp '$tmp/a.txt' '$tmp/b.txt' && ! cmp -s '$tmp/a.txt' '$tmp/c.txt'"
+for cmd in demo train compare eval predict bench info; do
+    check "$cmd --help shows every flag with its default" bash -c "
+        h=\$('$mtl' $cmd --help) || exit 1
+        n=\$(echo \"\$h\" | grep -c '^  --') || exit 1
+        [ \"\$n\" -ge 2 ] || exit 1
+        bad=\$(echo \"\$h\" | grep '^  --' | grep -v -- '--help' | grep -v '(default: ')
+        [ -z \"\$bad\" ] || { echo \"no default: \$bad\"; exit 1; }"
+done
+check "train --help names the MTAGN recipe defaults" bash -c "
+    h=\$('$mtl' train --help)
+    echo \"\$h\" | grep -q -- '--epochs N .*(default: 100)' && echo \"\$h\" | grep -q -- '--batch-size N .*(default: 50)' &&
+    echo \"\$h\" | grep -q -- '--weighting S .*(default: dwa)' && echo \"\$h\" | grep -q -- '--seeds N .*(default: 5)' &&
+    echo \"\$h\" | grep -q -- '--lr X .*(default: 0.001)' && echo \"\$h\" | grep -q -- '--split S .*(default: mtagn)'"
+check "unknown flag exits 2 and names the flag" fails_with 2 "unknown flag '--epoch'" "$mtl" train --epoch 3
+check "non-integer value is rejected" fails_with 2 "--epochs: 'three' is not an integer" "$mtl" train --epochs three
+check "out-of-range value is rejected" fails_with 2 "--batch-size: 1 is outside" "$mtl" train --batch-size 1
+check "NaN learning rate is rejected" fails_with 2 "--lr" "$mtl" train --lr nan
+check "missing value is rejected" fails_with 2 "--epochs needs a value" "$mtl" train --epochs
+check "unknown model exits 2 and lists the models" fails_with 2 "unknown model 'resnet'.*mtagn" "$mtl" train --model resnet
+check "unknown weighting exits 2" fails_with 2 "unknown weighting 'magic'" "$mtl" train --weighting magic
+check "unknown split exits 2" fails_with 2 "--split: 'diagonal'" "$mtl" train --split diagonal
+check "bad normalisation exits 2" fails_with 2 "--norm" "$mtl" train --norm sideways
+check "bad SNR list exits 2" fails_with 2 "--snr: '4,x'" "$mtl" train --snr 4,x
+check "bad sweep list exits 2" fails_with 2 "--train-per-class" "$mtl" train --train-per-class 5,0
+check "unknown data source exits 2" fails_with 2 "--data: 'hdf'" "$mtl" train --data hdf
+check "missing CWRU directory names it" fails_with 1 "/nonexistent/cwru" "$mtl" train --data cwru --data-dir /nonexistent/cwru --seeds 1
+check "eval without a checkpoint exits 2" fails_with 2 "--checkpoint is required" "$mtl" eval --data sim
+check "eval of a missing checkpoint names it" fails_with 1 "/nonexistent/model.safetensors" "$mtl" eval --data sim --checkpoint /nonexistent/model.safetensors
+check "predict needs a checkpoint and a file" fails_with 2 "--checkpoint and --file are required" "$mtl" predict
+check "info prints the BLAS configuration and the models" bash -c "'$mtl' info | grep -q OpenBLAS && '$mtl' info | grep -q mtagn && '$mtl' info | grep -q wdcnn"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

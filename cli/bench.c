@@ -1,0 +1,129 @@
+/* mtl bench: times a model's training step and inference on random windows
+ * (bench/bench_model.py runs it beside the PyTorch reference). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "args.h"
+#include "commands.h"
+#include "mtl/mtl.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *x, int n) {
+    qsort(x, (size_t)n, sizeof *x, cmp_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+int cmd_bench(int argc, char **argv) {
+    const char *model = "mtagn";
+    int batch = 50, length = 2048, threads = 0, repeat = 20, infer_repeat = 200, warmup = 3;
+    bool json = false, per_task_units = false;
+    arg_spec specs[] = {
+        {"model", ARG_STRING, &model, "model to time (mtl info lists them)", 0, 0},
+        {"batch-size", ARG_INT, &batch, "windows per training step", 2, 1 << 16},
+        {"length", ARG_INT, &length, "window length", 16, 1 << 22},
+        {"threads", ARG_INT, &threads, "threads (0: one per core)", 0, 1024},
+        {"repeat", ARG_INT, &repeat, "timed training steps", 1, 1000000},
+        {"infer-repeat", ARG_INT, &infer_repeat, "timed single-window inferences", 1, 10000000},
+        {"warmup", ARG_INT, &warmup, "untimed steps first", 0, 1000},
+        {"per-task-units", ARG_BOOL, &per_task_units, "mtagn: per-task 1x1 units", 0, 0},
+        {"json", ARG_BOOL, &json, "print JSON instead of text", 0, 0},
+    };
+    int r = args_parse("bench",
+                       "Times a two-task model (4 + 4 classes) on random windows: the training step (forward,\n"
+                       "two cross-entropy losses, backward, Adam) at --batch-size and eval-mode inference of\n"
+                       "one window and of a batch. Medians over --repeat runs; peak memory is the process's\n"
+                       "maximum resident set.",
+                       specs, (int)(sizeof specs / sizeof *specs), argc, argv);
+    if (r) return r == 1 ? 0 : 2;
+    if (mtl_set_threads(threads)) {
+        fprintf(stderr, "mtl bench: --threads: %s\n", mtl_last_error());
+        return 2;
+    }
+    mtl_model_config cfg = {.n_tasks = 2, .n_classes = {4, 4}, .in_channels = 1, .length = length,
+                            .options = per_task_units ? MTL_MODEL_PER_TASK_UNITS : 0};
+    mtl_model *m = NULL;
+    mtl_tape *t = NULL;
+    mtl_optimizer *opt = NULL;
+    float *x = malloc((size_t)batch * length * sizeof(float));
+    int32_t *y[2] = {malloc((size_t)batch * sizeof(int32_t)), malloc((size_t)batch * sizeof(int32_t))};
+    double *ts = malloc((size_t)(repeat > infer_repeat ? repeat : infer_repeat) * sizeof(double));
+    mtl_status s = (x && y[0] && y[1] && ts) ? MTL_OK : mtl_error(MTL_ERR_NOMEM, "bench: out of memory");
+    if (!s) s = mtl_model_create(model, &cfg, 1, &m);
+    if (!s) s = mtl_tape_create(&t);
+    if (!s) s = mtl_optimizer_create(&opt, m->params, mtl_opt_defaults(MTL_OPT_ADAM));
+    if (s) {
+        fprintf(stderr, "mtl bench: %s\n", mtl_last_error());
+        return 1;
+    }
+    mtl_rng rng;
+    mtl_rng_init(&rng, 7, 0);
+    mtl_rng_normal(&rng, x, (int64_t)batch * length, 0.0f, 1.0f);
+    for (int i = 0; i < batch; i++) y[0][i] = i % 4, y[1][i] = (i / 4) % 4;
+    float w[2] = {1, 1};
+    double train_ms = 0, b1_ms = 0, bN_ms = 0;
+    for (int i = 0; i < warmup + repeat && !s; i++) {
+        double t0 = now();
+        mtl_tape_reset(t);
+        mtl_tape_set_training(t, true);
+        mtl_tape_set_recording(t, true);
+        mtl_tensor *in = mtl_tensor_wrap(t, MTL_SHAPE(batch, 1, length), x), *logits[2], *loss[2];
+        if ((s = mtl_model_forward(m, t, in, logits))) break;
+        loss[0] = mtl_cross_entropy(t, logits[0], y[0]);
+        loss[1] = mtl_cross_entropy(t, logits[1], y[1]);
+        mtl_params_zero_grad(m->params);
+        if ((s = mtl_backward_weighted(t, 2, loss, w)) || (s = mtl_optimizer_step(opt))) break;
+        if (i >= warmup) ts[i - warmup] = 1e3 * (now() - t0);
+    }
+    if (!s) train_ms = median(ts, repeat);
+    for (int pass = 0; pass < 2 && !s; pass++) {
+        int nb = pass == 0 ? 1 : batch, reps = pass == 0 ? infer_repeat : repeat;
+        for (int i = 0; i < warmup + reps && !s; i++) {
+            double t0 = now();
+            mtl_tape_reset(t);
+            mtl_tape_set_training(t, false);
+            mtl_tape_set_recording(t, false);
+            mtl_tensor *in = mtl_tensor_wrap(t, MTL_SHAPE(nb, 1, length), x), *logits[2];
+            s = mtl_model_forward(m, t, in, logits);
+            if (i >= warmup) ts[i - warmup] = 1e3 * (now() - t0);
+        }
+        if (!s) *(pass == 0 ? &b1_ms : &bN_ms) = median(ts, reps);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss_mb = ru.ru_maxrss / 1024.0;
+    int code = 0;
+    if (s) {
+        fprintf(stderr, "mtl bench: %s\n", mtl_last_error());
+        code = 1;
+    } else if (json) {
+        printf("{\"model\": \"%s\", \"parameters\": %lld, \"batch_size\": %d, \"length\": %d, \"threads\": %d, "
+               "\"train_step_ms_median\": %.4f, \"infer_batch1_ms_median\": %.4f, \"infer_batch_ms_median\": %.4f, "
+               "\"repeat\": %d, \"peak_rss_mb\": %.1f, \"tape_bytes\": %lld}\n",
+               model, (long long)mtl_params_size(m->params), batch, length, mtl_get_threads(), train_ms, b1_ms, bN_ms,
+               repeat, rss_mb, (long long)mtl_tape_bytes(t));
+    } else {
+        printf("%s (%lld parameters), %d thread(s), windows of %d\n  training step, batch %d: %9.3f ms (median of %d)\n"
+               "  inference, 1 window:     %9.3f ms (median of %d)\n  inference, batch %d:     %9.3f ms\n"
+               "  peak memory:             %9.1f MB\n",
+               model, (long long)mtl_params_size(m->params), mtl_get_threads(), length, batch, train_ms, repeat, b1_ms,
+               infer_repeat, batch, bN_ms, rss_mb);
+    }
+    mtl_optimizer_free(opt);
+    mtl_tape_free(t);
+    mtl_model_free(m);
+    free(x), free(y[0]), free(y[1]), free(ts);
+    return code;
+}

@@ -1,0 +1,109 @@
+/* mtl eval: evaluates a checkpoint on a data split: accuracy, macro-F1, confusion
+ * matrix per task, joint accuracy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "expflags.h"
+
+static const char *class_name(const mtl_checkpoint_info *ci, int k, int j, char *buf) {
+    if (j < MTL_MAX_NAMED_CLASSES && ci->class_names[k][j][0]) return ci->class_names[k][j];
+    snprintf(buf, 16, "%d", j);
+    return buf;
+}
+
+int cmd_eval(int argc, char **argv) {
+    expflags f;
+    expflags_defaults(&f);
+    const char *ckpt = NULL, *part = "test";
+    float snr = 1e9f;
+    arg_spec specs[64];
+    int n = 0;
+    specs[n++] = (arg_spec){"checkpoint", ARG_STRING, &ckpt, "model.safetensors written by mtl train (required)", 0, 0};
+    specs[n++] = (arg_spec){"part", ARG_STRING, &part, "which windows: test, val or train", 0, 0};
+    specs[n++] = (arg_spec){"noise-snr", ARG_FLOAT, &snr, "add white Gaussian noise at this SNR in dB (1e9: none)", -100, 1e9};
+    n = expflags_specs(&f, specs, n, true, false);
+    int r = args_parse("eval",
+                       "Evaluates a checkpoint on one part of a data split (the same flags as mtl train select\n"
+                       "the data and split; the model, window length, normalisation and input domain come from\n"
+                       "the checkpoint). Prints accuracy, macro-F1 and the confusion matrix of every task.",
+                       specs, n, argc, argv);
+    if (r) return r == 1 ? 0 : 2;
+    if (!ckpt) {
+        fprintf(stderr, "mtl eval: --checkpoint is required (a model.safetensors from mtl train --out)\n");
+        return 2;
+    }
+    if (strcmp(part, "test") && strcmp(part, "val") && strcmp(part, "train")) {
+        fprintf(stderr, "mtl eval: --part: '%s' (expected test, val or train)\n", part);
+        return 2;
+    }
+    mtl_data_spec d;
+    mtl_experiment_config c;
+    if ((r = expflags_build("eval", &f, &d, &c))) return r;
+    mtl_model *m = NULL;
+    mtl_checkpoint_info ci;
+    if (mtl_checkpoint_load(ckpt, &m, &ci)) {
+        fprintf(stderr, "mtl eval: %s\n", mtl_last_error());
+        return 1;
+    }
+    d.win.length = ci.window, d.norm = ci.norm, d.domain = ci.domain;
+    mtl_dataset parts[3], *use;
+    memset(parts, 0, sizeof parts);
+    use = !strcmp(part, "train") ? &parts[0] : !strcmp(part, "val") ? &parts[1] : &parts[2];
+    mtl_predictions p;
+    mtl_metrics mt;
+    memset(&p, 0, sizeof p), memset(&mt, 0, sizeof mt);
+    mtl_status s = mtl_data_load(&d, f.seed, use == &parts[0] ? use : NULL, use == &parts[1] ? use : NULL,
+                                 use == &parts[2] ? use : NULL);
+    if (!s && snr < 1e8f) s = mtl_dataset_add_noise(use, snr, f.seed);
+    if (!s) s = mtl_dataset_transform(use, d.norm, d.domain);
+    if (!s && use->n_tasks != ci.n_tasks)
+        s = mtl_error(MTL_ERR_SHAPE, "the data has %d tasks, the checkpoint %d", use->n_tasks, ci.n_tasks);
+    if (!s) s = mtl_predict(m, use, 64, false, &p);
+    if (!s) s = mtl_metrics_compute(use, &p, &mt);
+    int code = 0;
+    if (s) {
+        fprintf(stderr, "mtl eval: %s\n", mtl_last_error());
+        code = 1;
+    } else if (!strcmp(f.format, "json")) {
+        printf("{\"checkpoint\": \"%s\", \"model\": \"%s\", \"part\": \"%s\", \"windows\": %d, \"tasks\": {", ckpt,
+               ci.model, part, use->n);
+        for (int k = 0; k < ci.n_tasks; k++) {
+            printf("%s\"%s\": {\"accuracy\": %.6f, \"macro_f1\": %.6f, \"loss\": %.6f, \"confusion_matrix\": [", k ? ", " : "",
+                   ci.task_names[k], mt.accuracy[k], mt.macro_f1[k], mt.loss[k]);
+            int nc = ci.n_classes[k];
+            for (int a = 0; a < nc; a++) {
+                printf("%s[", a ? ", " : "");
+                for (int b = 0; b < nc; b++) printf("%s%lld", b ? ", " : "", (long long)mt.confusion[k][(size_t)a * nc + b]);
+                printf("]");
+            }
+            printf("]}");
+        }
+        printf("}, \"joint_accuracy\": %.6f}\n", mt.joint_accuracy);
+    } else {
+        char desc[256];
+        mtl_data_spec_describe(&d, desc, sizeof desc);
+        printf("%s (%s) on the %s windows of %s: %d windows\n\n", ckpt, ci.model, part, desc, use->n);
+        for (int k = 0; k < ci.n_tasks; k++) {
+            int nc = ci.n_classes[k];
+            char b1[16];
+            printf("%s: accuracy %.2f %%, macro-F1 %.2f %%, loss %.4f\n  confusion (rows: true, columns: predicted)\n  %8s",
+                   ci.task_names[k], 100 * mt.accuracy[k], 100 * mt.macro_f1[k], mt.loss[k], "");
+            for (int j = 0; j < nc; j++) printf(" %7s", class_name(&ci, k, j, b1));
+            printf("\n");
+            for (int a = 0; a < nc; a++) {
+                printf("  %8s", class_name(&ci, k, a, b1));
+                for (int b = 0; b < nc; b++) printf(" %7lld", (long long)mt.confusion[k][(size_t)a * nc + b]);
+                printf("\n");
+            }
+            printf("\n");
+        }
+        if (ci.n_tasks > 1) printf("joint accuracy (all tasks right): %.2f %%\n", 100 * mt.joint_accuracy);
+    }
+    mtl_metrics_free(&mt);
+    mtl_predictions_free(&p);
+    for (int i = 0; i < 3; i++) mtl_dataset_free(&parts[i]);
+    mtl_model_free(m);
+    return code;
+}

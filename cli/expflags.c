@@ -1,0 +1,268 @@
+#include "expflags.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void expflags_defaults(expflags *f) {
+    memset(f, 0, sizeof *f);
+    f->data = "cwru";
+    f->data_dir = NULL;
+    f->channel = "DE";
+    f->split = "mtagn";
+    f->norm = "none";
+    f->input = "time";
+    f->train_per = "10";
+    f->snr = "";
+    f->load = 0, f->test_load = -1, f->window = 2048, f->stride = 512, f->val_per = 20, f->test_per = 160;
+    f->train_frac = 0.5f, f->val_frac = 0.1f, f->resample = 0, f->sim_seconds = 10;
+    f->model = "mtagn", f->weighting = "dwa", f->out = NULL;
+    f->epochs = 100, f->batch = 50, f->seeds = 5, f->threads = 0;
+    f->lr = 1e-3f, f->temperature = 2.0f, f->seed = 1;
+    f->format = "text";
+}
+
+int expflags_specs(expflags *f, arg_spec *s, int n, bool with_protocol, bool with_recipe) {
+    s[n++] = (arg_spec){"data", ARG_STRING, &f->data, "data source: cwru, sim (the bearing simulator) or manifest", 0, 0};
+    s[n++] = (arg_spec){"data-dir", ARG_STRING, &f->data_dir,
+                        "CWRU directory, or the manifest CSV for --data manifest ((none): $MTL_DATA/cwru or "
+                        "../shared/data/cwru)", 0, 0};
+    s[n++] = (arg_spec){"load", ARG_INT, &f->load, "motor load in hp (cwru, sim)", 0, 3};
+    s[n++] = (arg_spec){"channel", ARG_STRING, &f->channel, "CWRU accelerometer: DE (drive end), FE (fan end), BA (base)", 0, 0};
+    s[n++] = (arg_spec){"split", ARG_STRING, &f->split,
+                        "mtagn (the paper's fixed window permutation), random, or time (leakage-free: disjoint "
+                        "train | val | test segments of each record)", 0, 0};
+    s[n++] = (arg_spec){"window", ARG_INT, &f->window, "window length in samples", 16, 1 << 24};
+    s[n++] = (arg_spec){"stride", ARG_INT, &f->stride, "window stride in samples", 1, 1 << 24};
+    s[n++] = (arg_spec){"norm", ARG_STRING, &f->norm, "per-window normalisation: none, zscore, minmax, pm1", 0, 0};
+    s[n++] = (arg_spec){"input", ARG_STRING, &f->input, "input domain: time or fft (|X|/N, half the length)", 0, 0};
+    s[n++] = (arg_spec){"resample", ARG_FLOAT, &f->resample, "resample every record to this rate in Hz (0: no)", 0, 1e7};
+    s[n++] = (arg_spec){"sim-seconds", ARG_FLOAT, &f->sim_seconds, "seconds per simulated record", 1, 3600};
+    if (with_protocol) {
+        s[n++] = (arg_spec){"train-per-class", ARG_STRING, &f->train_per,
+                            "training windows per record (class); a list such as 5,10,20,50 runs a sweep", 0, 0};
+        s[n++] = (arg_spec){"val-per-class", ARG_INT, &f->val_per, "validation windows per record", 0, 1 << 20};
+        s[n++] = (arg_spec){"test-per-class", ARG_INT, &f->test_per, "test windows per record (0: all remaining)", 0, 1 << 20};
+        s[n++] = (arg_spec){"train-frac", ARG_FLOAT, &f->train_frac, "--split time: fraction of each record for training", 0.01, 0.98};
+        s[n++] = (arg_spec){"val-frac", ARG_FLOAT, &f->val_frac, "--split time: fraction of each record for validation", 0, 0.9};
+        s[n++] = (arg_spec){"test-load", ARG_INT, &f->test_load, "cross-load: test on this load's records (-1: same load)", -1, 3};
+        s[n++] = (arg_spec){"snr", ARG_STRING, &f->snr,
+                            "also test with white Gaussian noise at these SNRs in dB, e.g. -4,0,4,8 (test data only, "
+                            "fresh per window)", 0, 0};
+        s[n++] = (arg_spec){"seeds", ARG_INT, &f->seeds, "seeds to run; results are mean +- std over them", 1, 100};
+        s[n++] = (arg_spec){"seed", ARG_U64, &f->seed, "first seed (seed i = seed + i); also fixes the split", 0, 0};
+    }
+    if (with_recipe) {
+        s[n++] = (arg_spec){"epochs", ARG_INT, &f->epochs, "training epochs", 1, 1000000};
+        s[n++] = (arg_spec){"batch-size", ARG_INT, &f->batch, "windows per step", 2, 1 << 20};
+        s[n++] = (arg_spec){"lr", ARG_FLOAT, &f->lr, "Adam learning rate", 1e-9, 10};
+        s[n++] = (arg_spec){"weighting", ARG_STRING, &f->weighting, "task weighting: dwa or ew", 0, 0};
+        s[n++] = (arg_spec){"temperature", ARG_FLOAT, &f->temperature, "DWA temperature T", 1e-6, 1e6};
+        s[n++] = (arg_spec){"best-on-val", ARG_BOOL, &f->best_on_val,
+                            "keep the epoch with the best mean validation accuracy instead of the last", 0, 0};
+        s[n++] = (arg_spec){"per-task-units", ARG_BOOL, &f->per_task_units,
+                            "mtagn: per-task copies of the 1x1 units instead of one shared set", 0, 0};
+        s[n++] = (arg_spec){"out", ARG_STRING, &f->out,
+                            "write log.csv, model.safetensors, summary.json, results CSV and report.html here", 0, 0};
+        s[n++] = (arg_spec){"no-report", ARG_BOOL, &f->no_report, "do not write report.html", 0, 0};
+    }
+    s[n++] = (arg_spec){"threads", ARG_INT, &f->threads, "threads (0: one per core)", 0, 1024};
+    s[n++] = (arg_spec){"format", ARG_STRING, &f->format, "result tables on stdout: text, markdown or json", 0, 0};
+    s[n++] = (arg_spec){"quiet", ARG_BOOL, &f->quiet, "no progress on stderr", 0, 0};
+    return n;
+}
+
+static int dir_exists(const char *p) {
+    struct stat st;
+    return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *expflags_default_cwru(void) {
+    static char buf[4096];
+    const char *env = getenv("MTL_DATA");
+    if (env && *env) {
+        snprintf(buf, sizeof buf, "%s/cwru", env);
+        if (dir_exists(buf)) return buf;
+        if (dir_exists(env)) {
+            snprintf(buf, sizeof buf, "%s", env);
+            return buf;
+        }
+    }
+    static const char *tries[] = {"../shared/data/cwru", "../../shared/data/cwru"};
+    for (size_t i = 0; i < sizeof tries / sizeof *tries; i++)
+        if (dir_exists(tries[i])) return tries[i];
+    return NULL;
+}
+
+/* "5,10,20" -> values; returns the count or -1 */
+static int parse_list(const char *s, double *out, int max) {
+    int n = 0;
+    while (s && *s) {
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s || n >= max) return -1;
+        out[n++] = v;
+        s = end;
+        if (*s == ',') s++;
+        else if (*s) return -1;
+    }
+    return n;
+}
+
+int expflags_build(const char *cmd, const expflags *f, mtl_data_spec *d, mtl_experiment_config *c) {
+    *d = mtl_data_spec_defaults();
+    *c = mtl_experiment_defaults();
+    if (!strcmp(f->data, "cwru")) d->source = MTL_SOURCE_CWRU;
+    else if (!strcmp(f->data, "sim")) d->source = MTL_SOURCE_SIM;
+    else if (!strcmp(f->data, "manifest")) d->source = MTL_SOURCE_MANIFEST;
+    else {
+        fprintf(stderr, "mtl %s: --data: '%s' is not a data source (expected cwru, sim or manifest)\n", cmd, f->data);
+        return 2;
+    }
+    d->path = f->data_dir;
+    if (d->source == MTL_SOURCE_CWRU && !d->path && !(d->path = expflags_default_cwru())) {
+        fprintf(stderr, "mtl %s: --data cwru: no CWRU directory found ($MTL_DATA/cwru, ../shared/data/cwru); give "
+                        "--data-dir DIR, or use --data sim for the bearing simulator\n", cmd);
+        return 2;
+    }
+    if (d->source == MTL_SOURCE_MANIFEST && !d->path) {
+        fprintf(stderr, "mtl %s: --data manifest needs --data-dir MANIFEST.csv\n", cmd);
+        return 2;
+    }
+    d->load = f->load, d->test_load = f->test_load, d->channel = f->channel, d->sim_seconds = f->sim_seconds;
+    if (!strcmp(f->split, "mtagn")) d->win.split = MTL_SPLIT_MTAGN;
+    else if (!strcmp(f->split, "random")) d->win.split = MTL_SPLIT_RANDOM;
+    else if (!strcmp(f->split, "time")) d->win.split = MTL_SPLIT_TIME;
+    else {
+        fprintf(stderr, "mtl %s: --split: '%s' is not a split (expected mtagn, random or time)\n", cmd, f->split);
+        return 2;
+    }
+    d->win.length = f->window, d->win.stride = f->stride;
+    d->win.val_per_record = f->val_per, d->win.test_per_record = f->test_per;
+    d->win.train_frac = f->train_frac, d->win.val_frac = f->val_frac, d->win.resample_fs = f->resample;
+    if (f->train_frac + f->val_frac >= 0.99) {
+        fprintf(stderr, "mtl %s: --train-frac %g + --val-frac %g leave no test segment (expected a sum below 0.99)\n",
+                cmd, (double)f->train_frac, (double)f->val_frac);
+        return 2;
+    }
+    if (mtl_norm_parse(f->norm, &d->norm)) {
+        fprintf(stderr, "mtl %s: --norm: %s\n", cmd, mtl_last_error());
+        return 2;
+    }
+    if (mtl_domain_parse(f->input, &d->domain)) {
+        fprintf(stderr, "mtl %s: --input: %s\n", cmd, mtl_last_error());
+        return 2;
+    }
+    double v[16];
+    int n = parse_list(f->train_per, v, 8);
+    if (n < 1) {
+        fprintf(stderr, "mtl %s: --train-per-class: '%s' is not a list of 1 to 8 positive integers (e.g. 5,10,20,50)\n",
+                cmd, f->train_per);
+        return 2;
+    }
+    for (int i = 0; i < n; i++)
+        if (v[i] < 1 || v[i] > 1e6 || v[i] != (int)v[i]) {
+            fprintf(stderr, "mtl %s: --train-per-class: %g is not a positive integer\n", cmd, v[i]);
+            return 2;
+        }
+    d->win.train_per_record = (int)v[0];
+    if (n > 1) {
+        c->n_train_per = n;
+        for (int i = 0; i < n; i++) c->train_per[i] = (int)v[i];
+    }
+    n = parse_list(f->snr, v, 16);
+    if (n < 0) {
+        fprintf(stderr, "mtl %s: --snr: '%s' is not a list of up to 16 numbers in dB (e.g. -4,0,4,8)\n", cmd, f->snr);
+        return 2;
+    }
+    c->n_snr = n;
+    for (int i = 0; i < n; i++) c->snr[i] = v[i];
+    if (!mtl_model_kind_find(f->model)) {
+        fprintf(stderr, "mtl %s: --model: %s\n", cmd, mtl_last_error());
+        return 2;
+    }
+    mtl_weighting *w = NULL;
+    if (mtl_weighting_create(f->weighting, 2, NULL, &w)) {
+        fprintf(stderr, "mtl %s: --weighting: %s\n", cmd, mtl_last_error());
+        return 2;
+    }
+    mtl_weighting_free(w);
+    c->model = f->model;
+    c->model_options = f->per_task_units ? MTL_MODEL_PER_TASK_UNITS : 0;
+    c->train.epochs = f->epochs, c->train.batch_size = f->batch;
+    c->train.opt.lr = f->lr;
+    c->train.weighting = f->weighting;
+    c->train.wcfg.temperature = f->temperature;
+    c->train.best_on_val = f->best_on_val;
+    c->n_seeds = f->seeds, c->seed = f->seed;
+    c->out_dir = f->out, c->report = !f->no_report, c->quiet = f->quiet;
+    if (strcmp(f->format, "text") && strcmp(f->format, "markdown") && strcmp(f->format, "json")) {
+        fprintf(stderr, "mtl %s: --format: '%s' (expected text, markdown or json)\n", cmd, f->format);
+        return 2;
+    }
+    if (f->best_on_val && f->val_per < 1) {
+        fprintf(stderr, "mtl %s: --best-on-val needs validation windows (--val-per-class > 0)\n", cmd);
+        return 2;
+    }
+    if (mtl_set_threads(f->threads)) {
+        fprintf(stderr, "mtl %s: --threads: %s\n", cmd, mtl_last_error());
+        return 2;
+    }
+    return 0;
+}
+
+typedef struct {
+    double start;
+} progress_state;
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void expflags_progress(const mtl_experiment_config *c, int run, int n_runs, const mtl_epoch_stats *s, void *user) {
+    static double start = 0;
+    static int tty = -1;
+    if (c->quiet) return;
+    if (tty < 0) tty = isatty(2);
+    if (!tty) return;
+    if (start == 0 || (run == 0 && s->epoch == 0)) start = now();
+    double done = run + (s->epoch + 1.0) / s->epochs, el = now() - start, eta = el / done * (n_runs - done);
+    fprintf(stderr, "\r%s run %d/%d epoch %3d/%d", c->model, run + 1, n_runs, s->epoch + 1, s->epochs);
+    for (int k = 0; k < s->n_tasks && k < 3; k++)
+        fprintf(stderr, " | loss %.4f acc %5.1f%% w %.2f", s->train_loss[k], 100 * s->eval_acc[k], (double)s->weights[k]);
+    fprintf(stderr, " | ETA %dm%02ds  ", (int)eta / 60, (int)eta % 60);
+    if (run + 1 == n_runs && s->epoch + 1 == s->epochs) fprintf(stderr, "\n");
+    (void)user;
+}
+
+void expflags_print(const mtl_experiment_result *r, const char *format) {
+    mtl_table *t[3] = {NULL, NULL, NULL};
+    if (mtl_experiment_tables(r, &t[0], &t[1], &t[2])) {
+        fprintf(stderr, "mtl: %s\n", mtl_last_error());
+        return;
+    }
+    for (int i = 0; i < 3; i++)
+        if (t[i]) {
+            if (!strcmp(format, "markdown")) mtl_table_print_markdown(t[i], stdout);
+            else mtl_table_print(t[i], stdout);
+            printf("\n");
+            mtl_table_free(t[i]);
+        }
+}
+
+void expflags_command_line(int argc, char **argv, const char *cmd, char *buf, size_t size) {
+    size_t len = (size_t)snprintf(buf, size, "mtl %s", cmd);
+    for (int i = 0; i < argc && len < size; i++) len += (size_t)snprintf(buf + len, size - len, " %s", argv[i]);
+}
+
+void expflags_error(const char *cmd, const char *what) {
+    /* end a progress line first */
+    if (isatty(2)) fprintf(stderr, "\n");
+    if (what) fprintf(stderr, "mtl %s: %s: %s\n", cmd, what, mtl_last_error());
+    else fprintf(stderr, "mtl %s: %s\n", cmd, mtl_last_error());
+}

@@ -1,0 +1,40 @@
+/* Flags shared by train, compare, eval and demo: the data source and protocol, the
+ * recipe, seeds; turned into an mtl_data_spec and an mtl_experiment_config. */
+#ifndef MTL_CLI_EXPFLAGS_H
+#define MTL_CLI_EXPFLAGS_H
+#include "args.h"
+#include "mtl/experiment.h"
+
+typedef struct {
+    /* data */
+    const char *data, *data_dir, *channel, *split, *norm, *input, *train_per, *snr;
+    int load, test_load, window, stride, val_per, test_per;
+    float train_frac, val_frac, resample, sim_seconds;
+    /* recipe */
+    const char *model, *weighting, *out;
+    int epochs, batch, seeds, threads;
+    float lr, temperature;
+    uint64_t seed;
+    bool best_on_val, per_task_units, quiet, no_report;
+    const char *format;
+} expflags;
+
+/* the defaults: the MTAGN recipe and protocol */
+void expflags_defaults(expflags *f);
+/* appends the data flags (with_protocol: also train/val/test counts, sweep and SNR) and,
+ * with_recipe, the training flags to specs; returns the new count */
+int expflags_specs(expflags *f, arg_spec *specs, int n, bool with_protocol, bool with_recipe);
+/* builds the data spec and experiment config; prints an error naming the flag and returns
+ * 2 on bad values; 0 otherwise */
+int expflags_build(const char *cmd, const expflags *f, mtl_data_spec *d, mtl_experiment_config *c);
+/* the default CWRU directory: $MTL_DATA/cwru, else ../shared/data/cwru, else NULL */
+const char *expflags_default_cwru(void);
+/* progress on stderr (epochs, ETA) when stderr is a terminal */
+void expflags_progress(const mtl_experiment_config *c, int run, int n_runs, const mtl_epoch_stats *s, void *user);
+/* prints the tables of a result in the chosen format (text, markdown) to stdout */
+void expflags_print(const mtl_experiment_result *r, const char *format);
+/* prints "mtl <cmd>: [what: ]<last error>" on its own line */
+void expflags_error(const char *cmd, const char *what);
+/* "mtl train --model ..." */
+void expflags_command_line(int argc, char **argv, const char *cmd, char *buf, size_t size);
+#endif
