@@ -2,33 +2,7 @@
 # The command line: every subcommand's help lists every flag with its default, bad
 # input gives a one-line error naming the flag or file and exit code 2 (usage) or 1.
 mtl=${1:?usage: cli_basic.sh path/to/mtl}
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-check() { # description, then a command that must succeed
-    local what=$1
-    shift
-    if "$@" >"$tmp/out" 2>&1; then
-        pass=$((pass + 1))
-        echo "ok   $what"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $what"
-        sed 's/^/     | /' "$tmp/out" | head -20
-    fi
-}
-exit_code() { "${@:2}" >/dev/null 2>&1; [ $? -eq "$1" ]; }
-# expects exit code $1 and stderr matching $2 from the command $3...
-fails_with() {
-    local code=$1 pattern=$2
-    shift 2
-    "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-    local got=$?
-    cat "$tmp/stderr"
-    [ "$got" -eq "$code" ] || { echo "exit code $got, expected $code"; return 1; }
-    grep -q -- "$pattern" "$tmp/stderr" || { echo "stderr lacks: $pattern"; return 1; }
-    [ "$(wc -l <"$tmp/stderr")" -le 2 ] || { echo "more than a one-line error"; return 1; }
-}
+. "$(dirname "$0")/lib_cli.sh"
 
 check "mtl --help exits 0 and lists every command" bash -c "
     h=\$('$mtl' --help) || exit 1

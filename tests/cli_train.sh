@@ -2,31 +2,7 @@
 # train / eval / predict / compare / demo end to end on small simulated data: the files
 # in --out, the summary's fields, determinism, the checkpoint reloading, bad input.
 mtl=${1:?usage: cli_train.sh path/to/mtl}
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-check() {
-    local what=$1
-    shift
-    if "$@" >"$tmp/out" 2>&1; then
-        pass=$((pass + 1))
-        echo "ok   $what"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $what"
-        sed 's/^/     | /' "$tmp/out" | head -30
-    fi
-}
-fails_with() {
-    local code=$1 pattern=$2
-    shift 2
-    "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-    local got=$?
-    cat "$tmp/stderr"
-    [ "$got" -eq "$code" ] || { echo "exit code $got, expected $code"; return 1; }
-    grep -q -- "$pattern" "$tmp/stderr" || { echo "stderr lacks: $pattern"; return 1; }
-    [ "$(wc -l <"$tmp/stderr")" -le 2 ] || { echo "more than a one-line error"; return 1; }
-}
+. "$(dirname "$0")/lib_cli.sh"
 # small and fast: the 'tiny' model on 2 s simulated records, windows of 256
 # D: data and protocol flags (train, compare, eval); R: the recipe (train, compare); S: both, for train
 D="--data sim --sim-seconds 2 --window 256 --stride 256 --split random --train-per-class 6 --val-per-class 3 --test-per-class 6 --norm zscore --quiet --threads 2"

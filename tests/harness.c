@@ -1,6 +1,8 @@
 #include "harness.h"
 
+#include <dirent.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -284,4 +286,80 @@ void th_isolated(const char *what, void (*fn)(void)) {
     CHECK(WIFEXITED(st), "%s: crashed with signal %d", what, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     CHECK(!WIFEXITED(st) || WEXITSTATUS(st) == 0, "%s: failed or aborted in the library (exit status %d)", what,
           WEXITSTATUS(st));
+}
+
+/* ---- files ---------------------------------------------------------------------- */
+static char th_tmp[256];
+
+const char *th_tmpdir_create(const char *tag) {
+    snprintf(th_tmp, sizeof th_tmp, "/tmp/%s_XXXXXX", tag);
+    if (!mkdtemp(th_tmp)) {
+        perror("mkdtemp");
+        th_tmp[0] = '\0';
+        return NULL;
+    }
+    return th_tmp;
+}
+
+const char *th_tmp_path(const char *name) {
+    static char buf[8][1024];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", th_tmp, name);
+    return buf[k];
+}
+
+void th_remove_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char sub[2048];
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            th_remove_tree(sub);
+        }
+        if (d) closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+int th_tmpdir_remove(void) {
+    if (!th_tmp[0]) return 1;
+    th_remove_tree(th_tmp);
+    return !th_exists(th_tmp);
+}
+
+int th_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+void th_write_bytes(const char *path, const void *bytes, size_t n) {
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL, "cannot create %s", path);
+    if (!f) return;
+    CHECK(fwrite(bytes, 1, n, f) == n, "short write to %s", path);
+    CHECK(fclose(f) == 0, "closing %s", path);
+}
+
+char *th_read_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
+        free(b);
+        b = NULL;
+    }
+    if (b) b[len] = '\0';
+    if (b && n) *n = (size_t)len;
+    fclose(f);
+    return b;
 }

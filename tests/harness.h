@@ -78,6 +78,21 @@ int32_t *th_fixture_i32(mtl_st_file *f, const char *name, int64_t *count);
 /* releases every buffer th_fixture_* returned */
 void th_fixture_release(void);
 
+/* ---- files: a per-test temporary directory and small file helpers --------------- */
+/* creates /tmp/<tag>_XXXXXX and returns it (NULL and a message if it cannot) */
+const char *th_tmpdir_create(const char *tag);
+/* name inside that directory (8 rotating buffers: several may be used at once) */
+const char *th_tmp_path(const char *name);
+/* removes the directory and everything below it; returns 1 if it is gone */
+int th_tmpdir_remove(void);
+void th_remove_tree(const char *path);
+int th_exists(const char *path);
+/* writes n bytes (a failed check if it cannot) */
+void th_write_bytes(const char *path, const void *bytes, size_t n);
+/* the whole file, NUL-terminated (so text can be used as a string); NULL if unreadable; n
+ * may be NULL. Free it. */
+char *th_read_file(const char *path, size_t *n);
+
 /* One PyTorch parity case from a fixture written by tests/parity/fixture.py op_case():
  * wraps "<prefix>.<names[i]>" as requires-grad inputs, runs op, compares the output with
  * "<prefix>.y", seeds backward with "<prefix>.dy" and compares every input's gradient

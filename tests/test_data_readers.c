@@ -16,31 +16,12 @@
 
 #include "harness.h"
 
-static char tmpdir[256];
 static char cwru_dir[1024]; /* "" when the real data is missing */
 
-static const char *tmp_path(const char *name) {
-    static char buf[8][1024];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
 
-static bool exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
 
-static void write_bytes(const char *path, const void *bytes, size_t n) {
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL, "cannot create %s", path);
-    if (!f) return;
-    CHECK(fwrite(bytes, 1, n, f) == n, "short write to %s", path);
-    fclose(f);
-}
 
-static void write_text(const char *path, const char *text) { write_bytes(path, text, strlen(text)); }
+static void write_text(const char *path, const char *text) { th_write_bytes(path, text, strlen(text)); }
 
 /* the first n bytes of src into dst */
 static void copy_prefix(const char *src, const char *dst, size_t n) {
@@ -51,7 +32,7 @@ static void copy_prefix(const char *src, const char *dst, size_t n) {
     size_t got = fread(b, 1, n, f);
     fclose(f);
     CHECK(got == n, "%s is shorter than %zu bytes", src, n);
-    write_bytes(dst, b, got);
+    th_write_bytes(dst, b, got);
     free(b);
 }
 
@@ -60,24 +41,6 @@ static long file_size(const char *path) {
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
-static void remove_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d && (e = readdir(d)) != NULL) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char sub[2048];
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            remove_tree(sub);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 /* the status is `want` and the message contains every needle */
 static void expect_error(mtl_status got, mtl_status want, const char *what, const char *n1, const char *n2,
@@ -174,7 +137,7 @@ static void mat_variable_names(void) {
 static void mat_99_quirk(void) {
     double x98[3] = {1, 2, 3}, x99[4] = {9, 8, -7, 6.5};
     mvar v[3] = {DVEC("X098_DE_time", x98), DVEC("X098_FE_time", x98), DVEC("X099_DE_time", x99)};
-    const char *p = tmp_path("normal_2_99.mat");
+    const char *p = th_tmp_path("normal_2_99.mat");
     if (!write_mat(p, MAT_FT_MAT5, false, 3, v)) return;
     mtl_signal s;
     CHECK_OK(mat_read_quiet(p, NULL, NULL, &s));
@@ -207,7 +170,7 @@ static void mat_classes(void) {
                  {"row", MAT_C_DOUBLE, MAT_T_DOUBLE, 1, 5, row, false},
                  {"one", MAT_C_DOUBLE, MAT_T_DOUBLE, 1, 1, row, false}};
     for (int compress = 0; compress < 2; compress++) {
-        const char *p = tmp_path(compress ? "classes_z_11.mat" : "classes_11.mat");
+        const char *p = th_tmp_path(compress ? "classes_z_11.mat" : "classes_11.mat");
         if (!write_mat(p, MAT_FT_MAT5, compress, 6, v)) return;
         mtl_signal s;
         CHECK_OK(mat_read_quiet(p, NULL, "de", &s));
@@ -247,7 +210,7 @@ static void mat_bad_contents(void) {
                  {"text", MAT_C_CHAR, MAT_T_UINT8, 1, 5, chars, false},
                  {"empty", MAT_C_DOUBLE, MAT_T_DOUBLE, 0, 0, NULL, false},
                  DVEC("X005RPM", good)};
-    const char *p = tmp_path("bad_5.mat");
+    const char *p = th_tmp_path("bad_5.mat");
     if (!write_mat(p, MAT_FT_MAT5, false, 8, v)) return;
     mtl_signal s;
     expect_error(mat_read_quiet(p, NULL, NULL, &s), MTL_ERR_NUMERIC, "NaN", "bad_5.mat",
@@ -268,7 +231,7 @@ static void mat_bad_contents(void) {
 
     /* a file without any DE variable */
     mvar w[2] = {DVEC("X007_FE_time", good), DVEC("X007RPM", good)};
-    const char *q = tmp_path("noDE_7.mat");
+    const char *q = th_tmp_path("noDE_7.mat");
     if (!write_mat(q, MAT_FT_MAT5, false, 2, w)) return;
     expect_error(mat_read_quiet(q, NULL, NULL, &s), MTL_ERR_FORMAT, "no DE", "noDE_7.mat", "no variable X007_DE_time",
                  "has X007_FE_time, X007RPM)");
@@ -281,7 +244,7 @@ static void mat_broken_files(void) {
     for (int i = 0; i < 5000; i++) x[i] = sin(0.01 * i);
     mvar v[2] = {DVEC("X021_DE_time", x), DVEC("X021_FE_time", x)};
     for (int z = 0; z < 2; z++) {
-        const char *full = tmp_path(z ? "full_z_21.mat" : "full_21.mat");
+        const char *full = th_tmp_path(z ? "full_z_21.mat" : "full_21.mat");
         if (!write_mat(full, MAT_FT_MAT5, z, 2, v)) return;
         CHECK_OK(mat_read_quiet(full, NULL, "FE", &s));
         CHECK(s.length == 5000 && fabsf(s.x[4999] - (float)x[4999]) == 0, "full file reads (compress %d)", z);
@@ -289,28 +252,28 @@ static void mat_broken_files(void) {
         long n = file_size(full);
         const long cuts[3] = {1000, n / 2 + 7, n - 3};
         for (int c = 0; c < 3; c++) {
-            const char *cut = tmp_path("cut_21.mat");
+            const char *cut = th_tmp_path("cut_21.mat");
             copy_prefix(full, cut, (size_t)cuts[c]);
             /* the DE variable comes first: cut at its middle, or the FE one is cut */
             expect_error(mat_read_quiet(cut, NULL, c == 2 ? "FE" : "DE", &s), MTL_ERR_FORMAT, "truncated v5",
                          "cut_21.mat", "truncated", NULL);
         }
-        copy_prefix(full, tmp_path("hdr_21.mat"), 100);
-        expect_error(mat_read_quiet(tmp_path("hdr_21.mat"), NULL, NULL, &s), MTL_ERR_FORMAT, "header cut",
+        copy_prefix(full, th_tmp_path("hdr_21.mat"), 100);
+        expect_error(mat_read_quiet(th_tmp_path("hdr_21.mat"), NULL, NULL, &s), MTL_ERR_FORMAT, "header cut",
                      "hdr_21.mat", "128-byte header", NULL);
     }
     /* v4 files: read, and truncated */
-    const char *v4 = tmp_path("old_21.mat");
+    const char *v4 = th_tmp_path("old_21.mat");
     if (write_mat(v4, MAT_FT_MAT4, false, 2, v)) {
         CHECK_OK(mat_read_quiet(v4, NULL, NULL, &s));
         CHECK(s.length == 5000 && s.x[123] == (float)x[123], "v4 file reads");
         mtl_signal_free(&s);
-        copy_prefix(v4, tmp_path("old_cut_21.mat"), (size_t)file_size(v4) - 100);
-        expect_error(mat_read_quiet(tmp_path("old_cut_21.mat"), NULL, "FE", &s), MTL_ERR_FORMAT, "v4 cut",
+        copy_prefix(v4, th_tmp_path("old_cut_21.mat"), (size_t)file_size(v4) - 100);
+        expect_error(mat_read_quiet(th_tmp_path("old_cut_21.mat"), NULL, "FE", &s), MTL_ERR_FORMAT, "v4 cut",
                      "old_cut_21.mat", "truncated", NULL);
     }
     /* v7.3 (HDF5) when libmatio was built with it */
-    const char *v73 = tmp_path("new_21.mat");
+    const char *v73 = th_tmp_path("new_21.mat");
     mat_t *probe = Mat_CreateVer(v73, NULL, MAT_FT_MAT73);
     if (probe) {
         Mat_Close(probe);
@@ -318,35 +281,35 @@ static void mat_broken_files(void) {
             CHECK_OK(mat_read_quiet(v73, NULL, NULL, &s));
             CHECK(s.length == 5000 && s.x[4000] == (float)x[4000], "v7.3 file reads");
             mtl_signal_free(&s);
-            copy_prefix(v73, tmp_path("new_cut_21.mat"), (size_t)file_size(v73) / 2);
-            expect_error(mat_read_quiet(tmp_path("new_cut_21.mat"), NULL, NULL, &s), MTL_ERR_FORMAT, "v7.3 cut",
+            copy_prefix(v73, th_tmp_path("new_cut_21.mat"), (size_t)file_size(v73) / 2);
+            expect_error(mat_read_quiet(th_tmp_path("new_cut_21.mat"), NULL, NULL, &s), MTL_ERR_FORMAT, "v7.3 cut",
                          "new_cut_21.mat", NULL, NULL);
         }
     } else {
         printf("     (libmatio without MAT v7.3 support: v7.3 cases not run)\n");
     }
     /* not MAT files at all */
-    write_text(tmp_path("text_3.mat"), "this is a text file, not a MAT file\n");
-    expect_error(mat_read_quiet(tmp_path("text_3.mat"), NULL, NULL, &s), MTL_ERR_FORMAT, "text", "text_3.mat",
+    write_text(th_tmp_path("text_3.mat"), "this is a text file, not a MAT file\n");
+    expect_error(mat_read_quiet(th_tmp_path("text_3.mat"), NULL, NULL, &s), MTL_ERR_FORMAT, "text", "text_3.mat",
                  "not a MATLAB .mat file", NULL);
-    write_text(tmp_path("empty_3.mat"), "");
-    expect_error(mat_read_quiet(tmp_path("empty_3.mat"), NULL, NULL, &s), MTL_ERR_FORMAT, "empty file",
+    write_text(th_tmp_path("empty_3.mat"), "");
+    expect_error(mat_read_quiet(th_tmp_path("empty_3.mat"), NULL, NULL, &s), MTL_ERR_FORMAT, "empty file",
                  "empty_3.mat", NULL, NULL);
-    expect_error(mat_read_quiet(tmp_path("missing_3.mat"), NULL, NULL, &s), MTL_ERR_IO, "missing", "missing_3.mat",
+    expect_error(mat_read_quiet(th_tmp_path("missing_3.mat"), NULL, NULL, &s), MTL_ERR_IO, "missing", "missing_3.mat",
                  "cannot open", NULL);
-    mkdir(tmp_path("folder_3.mat"), 0700);
-    expect_error(mat_read_quiet(tmp_path("folder_3.mat"), NULL, NULL, &s), MTL_ERR_IO, "folder", "folder_3.mat",
+    mkdir(th_tmp_path("folder_3.mat"), 0700);
+    expect_error(mat_read_quiet(th_tmp_path("folder_3.mat"), NULL, NULL, &s), MTL_ERR_IO, "folder", "folder_3.mat",
                  "directory", NULL);
     expect_error(mtl_mat_read(NULL, NULL, NULL, &s), MTL_ERR_ARG, "null path", NULL, NULL, NULL);
-    expect_error(mtl_mat_read(tmp_path("full_21.mat"), NULL, NULL, NULL), MTL_ERR_ARG, "null out", NULL, NULL, NULL);
+    expect_error(mtl_mat_read(th_tmp_path("full_21.mat"), NULL, NULL, NULL), MTL_ERR_ARG, "null out", NULL, NULL, NULL);
 }
 
 /* ==== CSV ======================================================================= */
 
 static void csv_signals(void) {
     mtl_signal s;
-    write_text(tmp_path("two.csv"), "time,accel\n0,1.5\n1,-2.25\n2,3e-3\n\n3,  4 \n");
-    CHECK_OK(mtl_csv_read_signal(tmp_path("two.csv"), 1, &s));
+    write_text(th_tmp_path("two.csv"), "time,accel\n0,1.5\n1,-2.25\n2,3e-3\n\n3,  4 \n");
+    CHECK_OK(mtl_csv_read_signal(th_tmp_path("two.csv"), 1, &s));
     CHECK(s.channels == 1 && s.length == 4, "length %lld", (long long)s.length);
     if (s.length == 4) {
         CHECK(s.x[0] == 1.5f && s.x[1] == -2.25f && s.x[2] == 3e-3f && s.x[3] == 4.0f, "values %g %g %g %g",
@@ -354,57 +317,57 @@ static void csv_signals(void) {
     }
     CHECK(s.fs == 0.0, "fs unknown");
     mtl_signal_free(&s);
-    CHECK_OK(mtl_csv_read_signal(tmp_path("two.csv"), 0, &s));
+    CHECK_OK(mtl_csv_read_signal(th_tmp_path("two.csv"), 0, &s));
     CHECK(s.length == 4 && s.x[3] == 3.0f, "column 0");
     mtl_signal_free(&s);
 
     /* gzip'd, CRLF, no header, no final newline */
-    gzFile g = gzopen(tmp_path("sig.csv.gz"), "wb");
+    gzFile g = gzopen(th_tmp_path("sig.csv.gz"), "wb");
     CHECK(g != NULL, "gzopen for writing");
     if (!g) return;
     for (int i = 0; i < 3000; i++) gzprintf(g, "%d,%.6f\r\n", i, 0.001 * i - 1.0);
     gzprintf(g, "3000,7.5");
     gzclose(g);
-    CHECK_OK(mtl_csv_read_signal(tmp_path("sig.csv.gz"), 1, &s));
+    CHECK_OK(mtl_csv_read_signal(th_tmp_path("sig.csv.gz"), 1, &s));
     CHECK(s.length == 3001, "gz length %lld", (long long)s.length);
     if (s.length == 3001)
         CHECK(s.x[0] == -1.0f && fabsf(s.x[2000] - 1.0f) < 1e-6f && s.x[3000] == 7.5f, "gz values");
     mtl_signal_free(&s);
-    CHECK_OK(mtl_signal_read(tmp_path("sig.csv.gz"), "1", NULL, &s)); /* by extension; variable = column */
+    CHECK_OK(mtl_signal_read(th_tmp_path("sig.csv.gz"), "1", NULL, &s)); /* by extension; variable = column */
     CHECK(s.length == 3001, "signal_read .csv.gz");
     mtl_signal_free(&s);
     /* truncated gzip stream */
-    copy_prefix(tmp_path("sig.csv.gz"), tmp_path("cut.csv.gz"), (size_t)file_size(tmp_path("sig.csv.gz")) / 2);
-    expect_error(mtl_csv_read_signal(tmp_path("cut.csv.gz"), 1, &s), MTL_ERR_FORMAT, "cut gz", "cut.csv.gz", "gzip",
+    copy_prefix(th_tmp_path("sig.csv.gz"), th_tmp_path("cut.csv.gz"), (size_t)file_size(th_tmp_path("sig.csv.gz")) / 2);
+    expect_error(mtl_csv_read_signal(th_tmp_path("cut.csv.gz"), 1, &s), MTL_ERR_FORMAT, "cut gz", "cut.csv.gz", "gzip",
                  NULL);
 
     /* whitespace separated .txt */
-    write_text(tmp_path("ws.txt"), "  1.0   2.0\n\t3.0 4.0\n");
-    CHECK_OK(mtl_signal_read(tmp_path("ws.txt"), NULL, NULL, &s));
+    write_text(th_tmp_path("ws.txt"), "  1.0   2.0\n\t3.0 4.0\n");
+    CHECK_OK(mtl_signal_read(th_tmp_path("ws.txt"), NULL, NULL, &s));
     CHECK(s.length == 2 && s.x[0] == 1.0f && s.x[1] == 3.0f, "whitespace column 0");
     mtl_signal_free(&s);
-    CHECK_OK(mtl_csv_read_signal(tmp_path("ws.txt"), 1, &s));
+    CHECK_OK(mtl_csv_read_signal(th_tmp_path("ws.txt"), 1, &s));
     CHECK(s.length == 2 && s.x[1] == 4.0f, "whitespace column 1");
     mtl_signal_free(&s);
 
     /* errors name the file and the line */
-    write_text(tmp_path("bad.csv"), "a,b\n1,2\n3,4\n5,oops\n");
-    expect_error(mtl_csv_read_signal(tmp_path("bad.csv"), 1, &s), MTL_ERR_FORMAT, "not a number", "bad.csv:4:",
+    write_text(th_tmp_path("bad.csv"), "a,b\n1,2\n3,4\n5,oops\n");
+    expect_error(mtl_csv_read_signal(th_tmp_path("bad.csv"), 1, &s), MTL_ERR_FORMAT, "not a number", "bad.csv:4:",
                  "'oops' is not a number", NULL);
-    write_text(tmp_path("short.csv"), "1,2\n3\n");
-    expect_error(mtl_csv_read_signal(tmp_path("short.csv"), 1, &s), MTL_ERR_FORMAT, "short row", "short.csv:2:",
+    write_text(th_tmp_path("short.csv"), "1,2\n3\n");
+    expect_error(mtl_csv_read_signal(th_tmp_path("short.csv"), 1, &s), MTL_ERR_FORMAT, "short row", "short.csv:2:",
                  "no column 1", NULL);
-    write_text(tmp_path("nan.csv"), "x\n1\nnan\n");
-    expect_error(mtl_csv_read_signal(tmp_path("nan.csv"), 0, &s), MTL_ERR_NUMERIC, "NaN", "nan.csv",
+    write_text(th_tmp_path("nan.csv"), "x\n1\nnan\n");
+    expect_error(mtl_csv_read_signal(th_tmp_path("nan.csv"), 0, &s), MTL_ERR_NUMERIC, "NaN", "nan.csv",
                  "NaN at sample 1", NULL);
-    write_text(tmp_path("hdr.csv"), "only,a,header\n");
-    expect_error(mtl_csv_read_signal(tmp_path("hdr.csv"), 0, &s), MTL_ERR_FORMAT, "header only", "hdr.csv",
+    write_text(th_tmp_path("hdr.csv"), "only,a,header\n");
+    expect_error(mtl_csv_read_signal(th_tmp_path("hdr.csv"), 0, &s), MTL_ERR_FORMAT, "header only", "hdr.csv",
                  "no samples", NULL);
-    expect_error(mtl_csv_read_signal(tmp_path("none.csv"), 0, &s), MTL_ERR_IO, "missing", "none.csv", NULL, NULL);
-    expect_error(mtl_csv_read_signal(tmp_path("two.csv"), -1, &s), MTL_ERR_ARG, "column -1", "two.csv", NULL, NULL);
-    expect_error(mtl_signal_read(tmp_path("two.csv"), "accel", NULL, &s), MTL_ERR_ARG, "named column", "two.csv",
+    expect_error(mtl_csv_read_signal(th_tmp_path("none.csv"), 0, &s), MTL_ERR_IO, "missing", "none.csv", NULL, NULL);
+    expect_error(mtl_csv_read_signal(th_tmp_path("two.csv"), -1, &s), MTL_ERR_ARG, "column -1", "two.csv", NULL, NULL);
+    expect_error(mtl_signal_read(th_tmp_path("two.csv"), "accel", NULL, &s), MTL_ERR_ARG, "named column", "two.csv",
                  "column number", NULL);
-    expect_error(mtl_signal_read(tmp_path("two.wav"), NULL, NULL, &s), MTL_ERR_FORMAT, "extension", "two.wav",
+    expect_error(mtl_signal_read(th_tmp_path("two.wav"), NULL, NULL, &s), MTL_ERR_FORMAT, "extension", "two.wav",
                  "unknown file type", NULL);
 }
 
@@ -422,64 +385,64 @@ static void write_npy(const char *path, int version, const char *dict, const voi
     memcpy(b + pre, dict, dl);
     b[total - 1] = '\n';
     if (nbytes) memcpy(b + total, data, nbytes);
-    write_bytes(path, b, total + nbytes);
+    th_write_bytes(path, b, total + nbytes);
     free(b);
 }
 
 static void npy_signals(void) {
     mtl_signal s;
     float f4[3] = {1.5f, -2.0f, 3.25f};
-    write_npy(tmp_path("f4.npy"), 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4, sizeof f4);
-    CHECK_OK(mtl_npy_read_signal(tmp_path("f4.npy"), &s));
+    write_npy(th_tmp_path("f4.npy"), 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4, sizeof f4);
+    CHECK_OK(mtl_npy_read_signal(th_tmp_path("f4.npy"), &s));
     CHECK(s.channels == 1 && s.length == 3 && s.x[0] == 1.5f && s.x[2] == 3.25f, "f4 1-D");
     mtl_signal_free(&s);
 
     double f8[4] = {0.1, -1e10, 2.5, 7};
-    write_npy(tmp_path("f8.npy"), 2, "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", f8, sizeof f8);
-    CHECK_OK(mtl_signal_read(tmp_path("f8.npy"), NULL, NULL, &s));
+    write_npy(th_tmp_path("f8.npy"), 2, "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", f8, sizeof f8);
+    CHECK_OK(mtl_signal_read(th_tmp_path("f8.npy"), NULL, NULL, &s));
     CHECK(s.length == 4 && s.x[0] == 0.1f && s.x[1] == -1e10f && s.x[3] == 7.0f, "f8 v2 header");
     mtl_signal_free(&s);
 
     int16_t i2[3] = {-32768, 12, 32767};
-    write_npy(tmp_path("i2.npy"), 1, "{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }", i2, sizeof i2);
-    CHECK_OK(mtl_npy_read_signal(tmp_path("i2.npy"), &s));
+    write_npy(th_tmp_path("i2.npy"), 1, "{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }", i2, sizeof i2);
+    CHECK_OK(mtl_npy_read_signal(th_tmp_path("i2.npy"), &s));
     CHECK(s.length == 3 && s.x[0] == -32768.0f && s.x[2] == 32767.0f, "i2");
     mtl_signal_free(&s);
 
     int32_t i4[2] = {-70000, 123456};
-    write_npy(tmp_path("i4.npy"), 1, "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", i4, sizeof i4);
-    CHECK_OK(mtl_npy_read_signal(tmp_path("i4.npy"), &s));
+    write_npy(th_tmp_path("i4.npy"), 1, "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", i4, sizeof i4);
+    CHECK_OK(mtl_npy_read_signal(th_tmp_path("i4.npy"), &s));
     CHECK(s.length == 2 && s.x[0] == -70000.0f && s.x[1] == 123456.0f, "i4");
     mtl_signal_free(&s);
 
     float m23[6] = {1, 2, 3, 4, 5, 6}; /* C order: channel 0 = 1 2 3 */
-    write_npy(tmp_path("m23.npy"), 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", m23, sizeof m23);
-    CHECK_OK(mtl_npy_read_signal(tmp_path("m23.npy"), &s));
+    write_npy(th_tmp_path("m23.npy"), 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", m23, sizeof m23);
+    CHECK_OK(mtl_npy_read_signal(th_tmp_path("m23.npy"), &s));
     CHECK(s.channels == 2 && s.length == 3 && s.x[2] == 3.0f && s.x[3] == 4.0f, "2-D [channels, length]");
     mtl_signal_free(&s);
 
-    write_npy(tmp_path("fort.npy"), 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", m23, sizeof m23);
-    expect_error(mtl_npy_read_signal(tmp_path("fort.npy"), &s), MTL_ERR_FORMAT, "fortran", "fort.npy", "Fortran",
+    write_npy(th_tmp_path("fort.npy"), 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", m23, sizeof m23);
+    expect_error(mtl_npy_read_signal(th_tmp_path("fort.npy"), &s), MTL_ERR_FORMAT, "fortran", "fort.npy", "Fortran",
                  NULL);
-    write_npy(tmp_path("big.npy"), 1, "{'descr': '>f4', 'fortran_order': False, 'shape': (3,), }", f4, sizeof f4);
-    expect_error(mtl_npy_read_signal(tmp_path("big.npy"), &s), MTL_ERR_FORMAT, "big endian", "big.npy",
+    write_npy(th_tmp_path("big.npy"), 1, "{'descr': '>f4', 'fortran_order': False, 'shape': (3,), }", f4, sizeof f4);
+    expect_error(mtl_npy_read_signal(th_tmp_path("big.npy"), &s), MTL_ERR_FORMAT, "big endian", "big.npy",
                  "big-endian", NULL);
-    write_npy(tmp_path("u1.npy"), 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", f4, 3);
-    expect_error(mtl_npy_read_signal(tmp_path("u1.npy"), &s), MTL_ERR_FORMAT, "dtype", "u1.npy", "'|u1'", NULL);
-    write_npy(tmp_path("cut.npy"), 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", f8, 20);
-    expect_error(mtl_npy_read_signal(tmp_path("cut.npy"), &s), MTL_ERR_FORMAT, "truncated", "cut.npy", "truncated",
+    write_npy(th_tmp_path("u1.npy"), 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", f4, 3);
+    expect_error(mtl_npy_read_signal(th_tmp_path("u1.npy"), &s), MTL_ERR_FORMAT, "dtype", "u1.npy", "'|u1'", NULL);
+    write_npy(th_tmp_path("cut.npy"), 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", f8, 20);
+    expect_error(mtl_npy_read_signal(th_tmp_path("cut.npy"), &s), MTL_ERR_FORMAT, "truncated", "cut.npy", "truncated",
                  NULL);
-    write_npy(tmp_path("d3.npy"), 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }", m23,
+    write_npy(th_tmp_path("d3.npy"), 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }", m23,
               sizeof m23);
-    expect_error(mtl_npy_read_signal(tmp_path("d3.npy"), &s), MTL_ERR_FORMAT, "3-D", "d3.npy", "2 dimensions", NULL);
+    expect_error(mtl_npy_read_signal(th_tmp_path("d3.npy"), &s), MTL_ERR_FORMAT, "3-D", "d3.npy", "2 dimensions", NULL);
     float nan4[3] = {0, NAN, 1};
-    write_npy(tmp_path("nan.npy"), 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", nan4, sizeof nan4);
-    expect_error(mtl_npy_read_signal(tmp_path("nan.npy"), &s), MTL_ERR_NUMERIC, "NaN", "nan.npy", "NaN at sample 1",
+    write_npy(th_tmp_path("nan.npy"), 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", nan4, sizeof nan4);
+    expect_error(mtl_npy_read_signal(th_tmp_path("nan.npy"), &s), MTL_ERR_NUMERIC, "NaN", "nan.npy", "NaN at sample 1",
                  NULL);
-    write_text(tmp_path("fake.npy"), "not numpy at all");
-    expect_error(mtl_npy_read_signal(tmp_path("fake.npy"), &s), MTL_ERR_FORMAT, "magic", "fake.npy", "not a NumPy",
+    write_text(th_tmp_path("fake.npy"), "not numpy at all");
+    expect_error(mtl_npy_read_signal(th_tmp_path("fake.npy"), &s), MTL_ERR_FORMAT, "magic", "fake.npy", "not a NumPy",
                  NULL);
-    expect_error(mtl_signal_read(tmp_path("f4.npy"), "x", NULL, &s), MTL_ERR_ARG, "npy variable", "f4.npy", NULL,
+    expect_error(mtl_signal_read(th_tmp_path("f4.npy"), "x", NULL, &s), MTL_ERR_ARG, "npy variable", "f4.npy", NULL,
                  NULL);
 }
 
@@ -496,7 +459,7 @@ static void cwru_synthetic_tree(void) {
         "c/12k_Drive_End_B021_2_224.mat"};
     static const int nos[10] = {99, 107, 171, 211, 132, 199, 236, 120, 187, 224};
     const char *dirs[7] = {"tree", "tree/normal", "tree/a", "tree/a/deep", "tree/a/deep/er", "tree/b", "tree/c"};
-    for (int i = 0; i < 7; i++) mkdir(tmp_path(dirs[i]), 0700);
+    for (int i = 0; i < 7; i++) mkdir(th_tmp_path(dirs[i]), 0700);
     for (int i = 0; i < 10; i++) {
         char rel[256], de[32], fe[32];
         snprintf(rel, sizeof rel, "tree/%s", files[i]);
@@ -504,18 +467,18 @@ static void cwru_synthetic_tree(void) {
         snprintf(fe, sizeof fe, "X%03d_FE_time", nos[i]);
         double xd[2] = {nos[i], 1}, xf[3] = {nos[i], 2, 2};
         mvar v[3] = {DVEC(de, xd), DVEC(fe, xf), DVEC("X098_DE_time", xf)};
-        if (!write_mat(tmp_path(rel), MAT_FT_MAT5, i % 2, i == 0 ? 3 : 2, v)) return;
+        if (!write_mat(th_tmp_path(rel), MAT_FT_MAT5, i % 2, i == 0 ? 3 : 2, v)) return;
     }
     /* decoys: another load, an outer race at 3:00, a 0.028 in fault, not .mat */
     double one[1] = {1};
     mvar d[1] = {DVEC("X144_DE_time", one)};
-    write_mat(tmp_path("tree/c/12k_Drive_End_OR007@3_2_144.mat"), MAT_FT_MAT5, false, 1, d);
-    write_mat(tmp_path("tree/c/12k_Drive_End_IR028_2_3003.mat"), MAT_FT_MAT5, false, 1, d);
-    write_mat(tmp_path("tree/c/12k_Drive_End_IR007_1_106.mat"), MAT_FT_MAT5, false, 1, d);
-    write_text(tmp_path("tree/c/12k_Drive_End_IR007_2_107.txt"), "1\n");
+    write_mat(th_tmp_path("tree/c/12k_Drive_End_OR007@3_2_144.mat"), MAT_FT_MAT5, false, 1, d);
+    write_mat(th_tmp_path("tree/c/12k_Drive_End_IR028_2_3003.mat"), MAT_FT_MAT5, false, 1, d);
+    write_mat(th_tmp_path("tree/c/12k_Drive_End_IR007_1_106.mat"), MAT_FT_MAT5, false, 1, d);
+    write_text(th_tmp_path("tree/c/12k_Drive_End_IR007_2_107.txt"), "1\n");
 
     mtl_recordset r;
-    CHECK_OK(mtl_cwru_open(tmp_path("tree"), 2, NULL, &r));
+    CHECK_OK(mtl_cwru_open(th_tmp_path("tree"), 2, NULL, &r));
     CHECK(r.n_records == 10, "records: %d", r.n_records);
     CHECK(r.n_tasks == 2 && r.n_classes[0] == 4 && r.n_classes[1] == 4, "tasks");
     CHECK(!strcmp(r.task_names[0], "fault_type") && !strcmp(r.task_names[1], "fault_severity"), "task names");
@@ -539,48 +502,48 @@ static void cwru_synthetic_tree(void) {
     CHECK(r.rec == NULL && r.n_records == 0, "recordset_free clears");
     mtl_recordset_free(&r);
 
-    CHECK_OK(mtl_cwru_open(tmp_path("tree//"), 2, "fe", &r));
+    CHECK_OK(mtl_cwru_open(th_tmp_path("tree//"), 2, "fe", &r));
     CHECK(r.n_records == 10 && r.rec[9].sig.length == 3 && !strcmp(r.rec[9].var, "X224_FE_time"), "FE channel");
     CHECK(r.n_records == 10 && strstr(r.rec[9].path, "//") == NULL, "path %s", r.rec[9].path);
     mtl_recordset_free(&r);
 
     /* missing conditions are listed; load 1 has only one file here */
-    unlink(tmp_path("tree/a/12k_Drive_End_IR014_2_171.mat"));
-    expect_error(mtl_cwru_open(tmp_path("tree"), 2, NULL, &r), MTL_ERR_IO, "one missing", "*_IR014_2_*.mat",
-                 tmp_path("tree"), "1 of the 10");
+    unlink(th_tmp_path("tree/a/12k_Drive_End_IR014_2_171.mat"));
+    expect_error(mtl_cwru_open(th_tmp_path("tree"), 2, NULL, &r), MTL_ERR_IO, "one missing", "*_IR014_2_*.mat",
+                 th_tmp_path("tree"), "1 of the 10");
     CHECK(r.rec == NULL && r.n_records == 0, "nothing returned on error");
-    expect_error(mtl_cwru_open(tmp_path("tree"), 1, NULL, &r), MTL_ERR_IO, "load 1", "normal_1_*.mat",
+    expect_error(mtl_cwru_open(th_tmp_path("tree"), 1, NULL, &r), MTL_ERR_IO, "load 1", "normal_1_*.mat",
                  "*_B021_1_*.mat", "9 of the 10");
-    expect_error(mtl_cwru_open(tmp_path("tree"), 3, NULL, &r), MTL_ERR_IO, "load 3", "no CWRU files for load 3",
-                 tmp_path("tree"), NULL);
+    expect_error(mtl_cwru_open(th_tmp_path("tree"), 3, NULL, &r), MTL_ERR_IO, "load 3", "no CWRU files for load 3",
+                 th_tmp_path("tree"), NULL);
     /* two files for one condition */
-    write_mat(tmp_path("tree/a/12k_Drive_End_IR014_2_171.mat"), MAT_FT_MAT5, false, 1, d);
-    write_mat(tmp_path("tree/b/copy_IR014_2_171.mat"), MAT_FT_MAT5, false, 1, d);
-    expect_error(mtl_cwru_open(tmp_path("tree"), 2, NULL, &r), MTL_ERR_FORMAT, "duplicate", "copy_IR014_2_171.mat",
+    write_mat(th_tmp_path("tree/a/12k_Drive_End_IR014_2_171.mat"), MAT_FT_MAT5, false, 1, d);
+    write_mat(th_tmp_path("tree/b/copy_IR014_2_171.mat"), MAT_FT_MAT5, false, 1, d);
+    expect_error(mtl_cwru_open(th_tmp_path("tree"), 2, NULL, &r), MTL_ERR_FORMAT, "duplicate", "copy_IR014_2_171.mat",
                  "12k_Drive_End_IR014_2_171.mat", "same condition");
-    unlink(tmp_path("tree/b/copy_IR014_2_171.mat"));
+    unlink(th_tmp_path("tree/b/copy_IR014_2_171.mat"));
     /* a file that cannot be read: the message names it */
-    expect_error(mtl_cwru_open(tmp_path("tree"), 2, NULL, &r), MTL_ERR_FORMAT, "unreadable record",
+    expect_error(mtl_cwru_open(th_tmp_path("tree"), 2, NULL, &r), MTL_ERR_FORMAT, "unreadable record",
                  "12k_Drive_End_IR014_2_171.mat", "no variable X171_DE_time", NULL);
-    expect_error(mtl_cwru_open(tmp_path("tree"), 4, NULL, &r), MTL_ERR_ARG, "load 4", "load 4", NULL, NULL);
-    expect_error(mtl_cwru_open(tmp_path("tree"), -1, NULL, &r), MTL_ERR_ARG, "load -1", "load -1", NULL, NULL);
-    expect_error(mtl_cwru_open(tmp_path("tree"), 0, "XX", &r), MTL_ERR_ARG, "channel", "'XX'", NULL, NULL);
-    expect_error(mtl_cwru_open(tmp_path("no_such_dir"), 0, NULL, &r), MTL_ERR_IO, "no dir", "no_such_dir", NULL,
+    expect_error(mtl_cwru_open(th_tmp_path("tree"), 4, NULL, &r), MTL_ERR_ARG, "load 4", "load 4", NULL, NULL);
+    expect_error(mtl_cwru_open(th_tmp_path("tree"), -1, NULL, &r), MTL_ERR_ARG, "load -1", "load -1", NULL, NULL);
+    expect_error(mtl_cwru_open(th_tmp_path("tree"), 0, "XX", &r), MTL_ERR_ARG, "channel", "'XX'", NULL, NULL);
+    expect_error(mtl_cwru_open(th_tmp_path("no_such_dir"), 0, NULL, &r), MTL_ERR_IO, "no dir", "no_such_dir", NULL,
                  NULL);
 }
 
 /* ==== manifests ================================================================= */
 
 static void manifest_files(void) {
-    mkdir(tmp_path("man"), 0700);
-    mkdir(tmp_path("man/sub"), 0700);
-    write_text(tmp_path("man/sub/a,b.csv"), "v\n1\n2\n3\n");
+    mkdir(th_tmp_path("man"), 0700);
+    mkdir(th_tmp_path("man/sub"), 0700);
+    write_text(th_tmp_path("man/sub/a,b.csv"), "v\n1\n2\n3\n");
     float f4[3] = {4, 5, 6};
-    write_npy(tmp_path("man/sub/r.npy"), 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4,
+    write_npy(th_tmp_path("man/sub/r.npy"), 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4,
               sizeof f4);
     double x12[2] = {12, 13}, sig[4] = {7, 7, 7, 7};
     mvar v[2] = {DVEC("X012_DE_time", x12), DVEC("sig", sig)};
-    write_mat(tmp_path("man/sub/rec_12.mat"), MAT_FT_MAT5, false, 2, v);
+    write_mat(th_tmp_path("man/sub/rec_12.mat"), MAT_FT_MAT5, false, 2, v);
     char text[2048];
     snprintf(text, sizeof text,
              "path,variable,fs,condition,severity\r\n"
@@ -589,10 +552,10 @@ static void manifest_files(void) {
              "\r\n"
              "%s,sig,1000,healthy,1\r\n"
              "sub/rec_12.mat,,,outer,2\r\n",
-             tmp_path("man/sub/rec_12.mat"));
-    write_text(tmp_path("man/m.csv"), text);
+             th_tmp_path("man/sub/rec_12.mat"));
+    write_text(th_tmp_path("man/m.csv"), text);
     mtl_recordset r;
-    CHECK_OK(mtl_manifest_open(tmp_path("man/m.csv"), &r));
+    CHECK_OK(mtl_manifest_open(th_tmp_path("man/m.csv"), &r));
     CHECK(r.n_records == 4, "records %d", r.n_records);
     CHECK(r.n_tasks == 2 && !strcmp(r.task_names[0], "condition") && !strcmp(r.task_names[1], "severity"), "tasks");
     CHECK(r.n_classes[0] == 3 && r.n_classes[1] == 3, "classes %d %d", r.n_classes[0], r.n_classes[1]);
@@ -641,11 +604,11 @@ static void manifest_files(void) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char p[64];
         snprintf(p, sizeof p, "man/%s", bad[i].name);
-        write_text(tmp_path(p), bad[i].text);
-        expect_error(mtl_manifest_open(tmp_path(p), &r), bad[i].want, bad[i].name, bad[i].n1, bad[i].n2, NULL);
+        write_text(th_tmp_path(p), bad[i].text);
+        expect_error(mtl_manifest_open(th_tmp_path(p), &r), bad[i].want, bad[i].name, bad[i].n1, bad[i].n2, NULL);
         CHECK(r.rec == NULL && r.n_records == 0, "%s: nothing returned", bad[i].name);
     }
-    expect_error(mtl_manifest_open(tmp_path("man/none.csv"), &r), MTL_ERR_IO, "no manifest", "none.csv", NULL, NULL);
+    expect_error(mtl_manifest_open(th_tmp_path("man/none.csv"), &r), MTL_ERR_IO, "no manifest", "none.csv", NULL, NULL);
 }
 
 /* ==== the real CWRU files ======================================================== */
@@ -760,8 +723,8 @@ static void real_cwru_load0(void) {
     CHECK_OK(mtl_signal_read(p, "X105RPM", NULL, &s));
     CHECK(s.length == 1 && s.x[0] == 1797.0f, "X105RPM (uint16 1 x 1) = %g", s.length ? (double)s.x[0] : -1.0);
     mtl_signal_free(&s);
-    copy_prefix(p, tmp_path("12k_Drive_End_IR007_0_105.mat"), 1000);
-    expect_error(mat_read_quiet(tmp_path("12k_Drive_End_IR007_0_105.mat"), NULL, NULL, &s), MTL_ERR_FORMAT,
+    copy_prefix(p, th_tmp_path("12k_Drive_End_IR007_0_105.mat"), 1000);
+    expect_error(mat_read_quiet(th_tmp_path("12k_Drive_End_IR007_0_105.mat"), NULL, NULL, &s), MTL_ERR_FORMAT,
                  "real file cut at 1000 bytes", "12k_Drive_End_IR007_0_105.mat", "truncated", NULL);
     CHECK(s.x == NULL, "no signal");
 }
@@ -774,18 +737,15 @@ static bool find_data(void) {
     else snprintf(cwru_dir, sizeof cwru_dir, "%s/../shared/data/cwru", src && *src ? src : "..");
     char p[1100];
     snprintf(p, sizeof p, "%s/manifest.csv", cwru_dir);
-    if (exists(p)) return true;
+    if (th_exists(p)) return true;
     printf("SKIP: real CWRU data not found at %s (set MTL_DATA): real-data tests not run\n", cwru_dir);
     cwru_dir[0] = '\0';
     return false;
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/mtl_readers_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    const char *tmpdir = th_tmpdir_create("mtl_readers");
+    if (!tmpdir) return 1;
     snprintf(stderr_path, sizeof stderr_path, "%s/stderr.txt", tmpdir);
     bool have_data = find_data();
     RUN(mat_variable_names);
@@ -798,9 +758,9 @@ int main(void) {
     RUN(cwru_synthetic_tree);
     RUN(manifest_files);
     if (have_data) RUN(real_cwru_load0);
-    remove_tree(tmpdir);
+    int removed = th_tmpdir_remove();
     int rc = th_summary();
-    if (exists(tmpdir)) {
+    if (!removed) {
         fprintf(stderr, "FAIL: temp dir %s was not removed\n", tmpdir);
         rc = 1;
     }

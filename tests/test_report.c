@@ -8,37 +8,9 @@
 #include "harness.h"
 #include "mtl/report.h"
 
-static char tmpdir[64];
 
-static const char *tmp_path(const char *name) {
-    static char buf[4][256];
-    static int next = 0;
-    char *p = buf[next++ % 4];
-    snprintf(p, 256, "%s/%s", tmpdir, name);
-    return p;
-}
 
-static bool file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
 
-/* the whole file as a string (NULL if unreadable) */
-static char *read_all(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    if (s) s[n] = '\0';
-    fclose(f);
-    return s;
-}
 
 static int count_of(const char *hay, const char *needle) {
     int n = 0;
@@ -124,15 +96,15 @@ static void table_markdown_exact(void) {
 static void table_csv_exact(void) {
     mtl_table *t = small_table();
     if (!t) return;
-    const char *path = tmp_path("t.csv");
+    const char *path = th_tmp_path("t.csv");
     CHECK_OK(mtl_table_write_csv(t, path));
-    char *s = read_all(path);
+    char *s = th_read_file(path, NULL);
     const char *want = "method,accuracy,note\r\n"
                        "mtagn,99.5 \xC2\xB1 0.2,\"a, \"\"b\"\"\"\r\n"
                        "stl,9.1 \xC2\xB1 10.3,x|y\r\n"
                        "avg,,\r\n";
     CHECK(s && !strcmp(s, want), "csv:\n%s\nwanted:\n%s", s ? s : "(null)", want);
-    CHECK(!file_exists(tmp_path("t.csv.tmp")), "temporary file left behind");
+    CHECK(!th_exists(th_tmp_path("t.csv.tmp")), "temporary file left behind");
     free(s);
     remove(path);
     mtl_table_free(t);
@@ -154,9 +126,9 @@ static void table_errors(void) {
     CHECK(mtl_table_print(t, NULL) == MTL_ERR_ARG, "NULL FILE accepted");
     CHECK(mtl_table_print_markdown(NULL, stdout) == MTL_ERR_ARG, "NULL table printed");
     CHECK(mtl_table_write_csv(t, NULL) == MTL_ERR_ARG, "NULL path accepted");
-    const char *bad = tmp_path("no/such/dir/t.csv");
+    const char *bad = th_tmp_path("no/such/dir/t.csv");
     CHECK(mtl_table_write_csv(t, bad) == MTL_ERR_IO, "write into a missing directory: %s", mtl_last_error());
-    CHECK(!file_exists(bad), "file created");
+    CHECK(!th_exists(bad), "file created");
     /* many rows: growth keeps every row */
     for (int i = 0; i < 100; i++) {
         char a[16];
@@ -369,11 +341,11 @@ static void report_full(void) {
     report_data d;
     mtl_report r;
     make_report(&d, &r);
-    const char *path = tmp_path("full.html");
+    const char *path = th_tmp_path("full.html");
     CHECK_OK(mtl_report_write_html(&r, path));
-    char *html = read_all(path);
+    char *html = th_read_file(path, NULL);
     CHECK(html != NULL, "no report at %s", path);
-    CHECK(!file_exists(tmp_path("full.html.tmp")), "temporary file left behind");
+    CHECK(!th_exists(th_tmp_path("full.html.tmp")), "temporary file left behind");
     if (html) {
         check_offline(html);
         CHECK(strstr(html, "<!DOCTYPE html>") == html, "not an HTML document");
@@ -410,9 +382,9 @@ static void report_tables_only(void) {
     r.title = "tables";
     r.n_tables = 1;
     r.tables = full.tables;
-    const char *path = tmp_path("tables.html");
+    const char *path = th_tmp_path("tables.html");
     CHECK_OK(mtl_report_write_html(&r, path));
-    char *html = read_all(path);
+    char *html = th_read_file(path, NULL);
     CHECK(html != NULL, "no report");
     if (html) {
         check_offline(html);
@@ -424,7 +396,7 @@ static void report_tables_only(void) {
     r.tables = full.tables + 1; /* the noise table, now with its chart */
     r.chart = full.chart + 1;
     CHECK_OK(mtl_report_write_html(&r, path));
-    html = read_all(path);
+    html = th_read_file(path, NULL);
     CHECK(html && count_of(html, "<svg") == 1, "one chart for the noise table");
     free(html);
     remove(path);
@@ -435,11 +407,11 @@ static void report_errors(void) {
     report_data d;
     mtl_report r;
     make_report(&d, &r);
-    const char *bad = tmp_path("missing/dir/r.html");
+    const char *bad = th_tmp_path("missing/dir/r.html");
     CHECK(mtl_report_write_html(&r, bad) == MTL_ERR_IO, "write into a missing directory: %s", mtl_last_error());
-    CHECK(!file_exists(bad), "file left behind");
-    CHECK(!file_exists(tmp_path("missing/dir/r.html.tmp")), "temporary file left behind");
-    const char *path = tmp_path("bad.html");
+    CHECK(!th_exists(bad), "file left behind");
+    CHECK(!th_exists(th_tmp_path("missing/dir/r.html.tmp")), "temporary file left behind");
+    const char *path = th_tmp_path("bad.html");
     CHECK(mtl_report_write_html(NULL, path) == MTL_ERR_ARG, "NULL report");
     CHECK(mtl_report_write_html(&r, NULL) == MTL_ERR_ARG, "NULL path");
     r.n_tasks = 9;
@@ -451,7 +423,7 @@ static void report_errors(void) {
     d.lab[1][7] = 1;
     d.feat[0][5] = NAN; /* t-SNE fails half-way through the document */
     CHECK(mtl_report_write_html(&r, path) == MTL_ERR_NUMERIC, "NaN feature accepted: %s", mtl_last_error());
-    CHECK(!file_exists(path) && !file_exists(tmp_path("bad.html.tmp")), "a failed report left a file");
+    CHECK(!th_exists(path) && !th_exists(th_tmp_path("bad.html.tmp")), "a failed report left a file");
     d.feat[0][5] = 0;
     d.loss_s[2].mean = NULL;
     CHECK(mtl_report_write_html(&r, path) == MTL_ERR_ARG, "series without values accepted");
@@ -479,9 +451,9 @@ static void report_tsne_subset(void) {
     r.feat_dim[0] = D;
     r.features[0] = x;
     r.feature_labels[0] = y;
-    const char *path = tmp_path("subset.html");
+    const char *path = th_tmp_path("subset.html");
     CHECK_OK(mtl_report_write_html(&r, path));
-    char *html = read_all(path);
+    char *html = th_read_file(path, NULL);
     CHECK(html && strstr(html, "1000 test windows (a class-stratified subset of 1300)"), "subset caption");
     /* the class 0 path has one "h0" per point: 100 * 1000 / 1300 = 76.9 -> 77 */
     const char *p0 = html ? strstr(html, "stroke=\"#0072B2\"") : NULL;
@@ -495,11 +467,7 @@ static void report_tsne_subset(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/mtl_report_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        fprintf(stderr, "cannot create a temporary directory\n");
-        return 1;
-    }
+    if (!th_tmpdir_create("mtl_report")) return 1;
     RUN(table_accessors);
     RUN(table_text_exact);
     RUN(table_markdown_exact);
@@ -512,6 +480,6 @@ int main(void) {
     RUN(report_tables_only);
     RUN(report_errors);
     RUN(report_tsne_subset);
-    rmdir(tmpdir);
+    th_tmpdir_remove();
     return th_summary();
 }

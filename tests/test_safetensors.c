@@ -12,28 +12,9 @@
 #include "core/json.h"
 #include "harness.h"
 
-static char tmpdir[256];
 
-static const char *tmp_path(const char *name) {
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
 
-static bool exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
 
-static void write_bytes(const char *path, const void *bytes, size_t n) {
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL, "cannot create %s", path);
-    if (!f) return;
-    CHECK(fwrite(bytes, 1, n, f) == n, "short write");
-    fclose(f);
-}
 
 /* a safetensors file: 8-byte little-endian `hlen` (the real length if hlen == -1), header, data */
 static void write_st(const char *path, const char *header, int64_t hlen, const void *data, size_t ndata) {
@@ -43,21 +24,10 @@ static void write_st(const char *path, const char *header, int64_t hlen, const v
     for (int i = 0; i < 8; i++) buf[i] = (unsigned char)(len >> (8 * i));
     memcpy(buf + 8, header, h);
     if (ndata) memcpy(buf + 8 + h, data, ndata);
-    write_bytes(path, buf, 8 + h + ndata);
+    th_write_bytes(path, buf, 8 + h + ndata);
     free(buf);
 }
 
-static unsigned char *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
 
 /* ==== round trip ================================================================ */
 
@@ -88,14 +58,14 @@ static void st_round_trip(void) {
     float f32_copy[6];
     memcpy(f32_copy, f32, sizeof f32);
     f32[0] = 999.0f;
-    const char *path = tmp_path("round.safetensors");
+    const char *path = th_tmp_path("round.safetensors");
     CHECK_OK(mtl_st_writer_save(w, path));
     mtl_st_writer_free(w);
-    CHECK(!exists(tmp_path("round.safetensors.tmp")), "the .tmp file was left behind");
+    CHECK(!th_exists(th_tmp_path("round.safetensors.tmp")), "the .tmp file was left behind");
 
     /* the layout on disk: the data section starts 8-aligned */
     size_t n = 0;
-    unsigned char *raw = read_all(path, &n);
+    unsigned char *raw = (unsigned char *)th_read_file(path, &n);
     CHECK(raw && n >= 8, "cannot read back");
     if (raw) {
         uint64_t hlen = 0;
@@ -177,10 +147,10 @@ static void st_round_trip(void) {
 
     /* an empty writer gives a valid empty file */
     CHECK_OK(mtl_st_writer_create(&w));
-    CHECK_OK(mtl_st_writer_save(w, tmp_path("empty.safetensors")));
+    CHECK_OK(mtl_st_writer_save(w, th_tmp_path("empty.safetensors")));
     mtl_st_writer_free(w);
     f = NULL;
-    CHECK_OK(mtl_st_load(tmp_path("empty.safetensors"), &f));
+    CHECK_OK(mtl_st_load(th_tmp_path("empty.safetensors"), &f));
     CHECK(f && mtl_st_count(f) == 0, "empty file");
     mtl_st_free(f);
 }
@@ -209,9 +179,9 @@ static void st_writer_errors(void) {
           "NULL metadata");
     CHECK(mtl_st_writer_save(w, NULL) == MTL_ERR_ARG && mtl_st_writer_save(NULL, "x") == MTL_ERR_ARG, "NULL save");
     /* none of the failures left an entry: the file is empty and valid */
-    CHECK_OK(mtl_st_writer_save(w, tmp_path("after_errors.safetensors")));
+    CHECK_OK(mtl_st_writer_save(w, th_tmp_path("after_errors.safetensors")));
     mtl_st_file *f = NULL;
-    CHECK_OK(mtl_st_load(tmp_path("after_errors.safetensors"), &f));
+    CHECK_OK(mtl_st_load(th_tmp_path("after_errors.safetensors"), &f));
     CHECK(f && mtl_st_count(f) == 0, "failed adds left %d entries", mtl_st_count(f));
     mtl_st_free(f);
     mtl_st_writer_free(w);
@@ -227,37 +197,37 @@ static void st_atomic_save(void) {
     mtl_st_writer *w;
     CHECK_OK(mtl_st_writer_create(&w));
     CHECK_OK(mtl_st_writer_add(w, "x", MTL_DTYPE_F32, 1, s3, x));
-    const char *missing = tmp_path("no/such/dir/out.safetensors");
+    const char *missing = th_tmp_path("no/such/dir/out.safetensors");
     mtl_clear_error();
     mtl_status s = mtl_st_writer_save(w, missing);
     CHECK(s == MTL_ERR_IO, "save into a missing directory: %s", mtl_status_name(s));
     CHECK(strstr(mtl_last_error(), "out.safetensors") != NULL, "message '%s' does not name the file", mtl_last_error());
-    CHECK(!exists(missing) && !exists(tmp_path("no")), "something was created");
+    CHECK(!th_exists(missing) && !th_exists(th_tmp_path("no")), "something was created");
 
     /* the target is a directory: the rename fails, the .tmp must be removed, the directory kept */
-    const char *dir = tmp_path("is_a_dir");
+    const char *dir = th_tmp_path("is_a_dir");
     CHECK(mkdir(dir, 0700) == 0, "mkdir");
     mtl_clear_error();
     s = mtl_st_writer_save(w, dir);
     CHECK(s != MTL_OK, "saving over a directory succeeded");
     CHECK(mtl_last_error()[0], "no message");
-    CHECK(!exists(tmp_path("is_a_dir.tmp")), "a failed save left is_a_dir.tmp behind");
+    CHECK(!th_exists(th_tmp_path("is_a_dir.tmp")), "a failed save left is_a_dir.tmp behind");
     struct stat st;
     CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode), "the directory was replaced");
     rmdir(dir);
 
     /* a good file is not damaged by a later failed save into the same name's directory */
-    const char *good = tmp_path("good.safetensors");
+    const char *good = th_tmp_path("good.safetensors");
     CHECK_OK(mtl_st_writer_save(w, good));
     mtl_st_writer_free(w);
     size_t n1 = 0;
-    unsigned char *before = read_all(good, &n1);
+    unsigned char *before = (unsigned char *)th_read_file(good, &n1);
     CHECK(before != NULL, "read");
     CHECK_OK(mtl_st_writer_create(&w));
-    CHECK(mtl_st_writer_save(w, tmp_path("good.safetensors/inner")) != MTL_OK, "save below a file succeeded");
+    CHECK(mtl_st_writer_save(w, th_tmp_path("good.safetensors/inner")) != MTL_OK, "save below a file succeeded");
     mtl_st_writer_free(w);
     size_t n2 = 0;
-    unsigned char *after = read_all(good, &n2);
+    unsigned char *after = (unsigned char *)th_read_file(good, &n2);
     CHECK(after && n1 == n2 && memcmp(before, after, n1) == 0, "the good file changed");
     free(before), free(after);
 }
@@ -265,7 +235,7 @@ static void st_atomic_save(void) {
 /* ==== malformed files ============================================================ */
 
 static void expect_load_error(const char *file, mtl_status want, const char *also) {
-    const char *path = tmp_path(file);
+    const char *path = th_tmp_path(file);
     mtl_st_file *f = (mtl_st_file *)&f; /* must become NULL */
     mtl_clear_error();
     mtl_status s = mtl_st_load(path, &f);
@@ -279,7 +249,7 @@ static void expect_load_error(const char *file, mtl_status want, const char *als
 
 /* 2^32 * 2^32 * 2^32 elements with data_offsets [0, 0]: the count must not wrap to 0 */
 static void st_shape_overflow(void) {
-    write_st(tmp_path("overflow.safetensors"),
+    write_st(th_tmp_path("overflow.safetensors"),
              "{\"t\":{\"dtype\":\"F64\",\"shape\":[4294967296,4294967296,4294967296],\"data_offsets\":[0,0]}}", -1,
              NULL, 0);
     expect_load_error("overflow.safetensors", MTL_ERR_FORMAT, NULL);
@@ -288,82 +258,82 @@ static void st_shape_overflow(void) {
 static void st_malformed(void) {
     unsigned char data[32] = {0};
     expect_load_error("does_not_exist.safetensors", MTL_ERR_IO, NULL);
-    write_bytes(tmp_path("three.safetensors"), "abc", 3);
+    th_write_bytes(th_tmp_path("three.safetensors"), "abc", 3);
     expect_load_error("three.safetensors", MTL_ERR_FORMAT, NULL);
-    write_bytes(tmp_path("zero.safetensors"), "", 0);
+    th_write_bytes(th_tmp_path("zero.safetensors"), "", 0);
     expect_load_error("zero.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("hlen_past.safetensors"), "{}", 1000, NULL, 0);
+    write_st(th_tmp_path("hlen_past.safetensors"), "{}", 1000, NULL, 0);
     expect_load_error("hlen_past.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("hlen_huge.safetensors"), "{}", INT64_MAX, NULL, 0);
+    write_st(th_tmp_path("hlen_huge.safetensors"), "{}", INT64_MAX, NULL, 0);
     expect_load_error("hlen_huge.safetensors", MTL_ERR_FORMAT, NULL);
     {   /* 2^64 - 1: must not wrap around */
         unsigned char b[10] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, '{', '}'};
-        write_bytes(tmp_path("hlen_max.safetensors"), b, 10);
+        th_write_bytes(th_tmp_path("hlen_max.safetensors"), b, 10);
         expect_load_error("hlen_max.safetensors", MTL_ERR_FORMAT, NULL);
     }
-    write_st(tmp_path("not_json.safetensors"), "{this is not json}", -1, NULL, 0);
+    write_st(th_tmp_path("not_json.safetensors"), "{this is not json}", -1, NULL, 0);
     expect_load_error("not_json.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("truncated_json.safetensors"), "{\"a\":{\"dtype\":\"F32\"", -1, NULL, 0);
+    write_st(th_tmp_path("truncated_json.safetensors"), "{\"a\":{\"dtype\":\"F32\"", -1, NULL, 0);
     expect_load_error("truncated_json.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("array.safetensors"), "[1, 2]", -1, NULL, 0);
+    write_st(th_tmp_path("array.safetensors"), "[1, 2]", -1, NULL, 0);
     expect_load_error("array.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("past_data.safetensors"), "{\"t\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", -1,
+    write_st(th_tmp_path("past_data.safetensors"), "{\"t\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", -1,
              data, 8);
     expect_load_error("past_data.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("inconsistent.safetensors"),
+    write_st(th_tmp_path("inconsistent.safetensors"),
              "{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", -1, data, 16);
     expect_load_error("inconsistent.safetensors", MTL_ERR_FORMAT, "t");
-    write_st(tmp_path("inconsistent64.safetensors"),
+    write_st(th_tmp_path("inconsistent64.safetensors"),
              "{\"t\":{\"dtype\":\"F64\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", -1, data, 32);
     expect_load_error("inconsistent64.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("bf16.safetensors"), "{\"w\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]}}", -1,
+    write_st(th_tmp_path("bf16.safetensors"), "{\"w\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]}}", -1,
              data, 4);
     expect_load_error("bf16.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("negative.safetensors"), "{\"t\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}",
+    write_st(th_tmp_path("negative.safetensors"), "{\"t\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}",
              -1, data, 4);
     expect_load_error("negative.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("fraction_shape.safetensors"),
+    write_st(th_tmp_path("fraction_shape.safetensors"),
              "{\"t\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}}", -1, data, 8);
     expect_load_error("fraction_shape.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("string_shape.safetensors"),
+    write_st(th_tmp_path("string_shape.safetensors"),
              "{\"t\":{\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]}}", -1, data, 8);
     expect_load_error("string_shape.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("reversed.safetensors"), "{\"t\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}", -1,
+    write_st(th_tmp_path("reversed.safetensors"), "{\"t\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}", -1,
              data, 8);
     expect_load_error("reversed.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("neg_offset.safetensors"),
+    write_st(th_tmp_path("neg_offset.safetensors"),
              "{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", -1, data, 8);
     expect_load_error("neg_offset.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("frac_offset.safetensors"),
+    write_st(th_tmp_path("frac_offset.safetensors"),
              "{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0.5,4.5]}}", -1, data, 8);
     expect_load_error("frac_offset.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("one_offset.safetensors"), "{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", -1,
+    write_st(th_tmp_path("one_offset.safetensors"), "{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", -1,
              data, 8);
     expect_load_error("one_offset.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("no_dtype.safetensors"), "{\"t\":{\"shape\":[1],\"data_offsets\":[0,4]}}", -1, data, 4);
+    write_st(th_tmp_path("no_dtype.safetensors"), "{\"t\":{\"shape\":[1],\"data_offsets\":[0,4]}}", -1, data, 4);
     expect_load_error("no_dtype.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("entry_number.safetensors"), "{\"t\":3}", -1, NULL, 0);
+    write_st(th_tmp_path("entry_number.safetensors"), "{\"t\":3}", -1, NULL, 0);
     expect_load_error("entry_number.safetensors", MTL_ERR_FORMAT, NULL);
-    write_st(tmp_path("nine_dims.safetensors"),
+    write_st(th_tmp_path("nine_dims.safetensors"),
              "{\"t\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", -1, data, 4);
     expect_load_error("nine_dims.safetensors", MTL_ERR_FORMAT, NULL);
     th_isolated("a shape whose element count overflows int64", st_shape_overflow);
     /* the second entry is the bad one: the message names it */
-    write_st(tmp_path("second_bad.safetensors"),
+    write_st(th_tmp_path("second_bad.safetensors"),
              "{\"good\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
              "\"bad_one\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,16]}}",
              -1, data, 16);
     expect_load_error("second_bad.safetensors", MTL_ERR_FORMAT, "bad_one");
 
     /* and well-formed hand-written files load: extra whitespace, no metadata, a trailing gap */
-    write_st(tmp_path("ok.safetensors"),
+    write_st(th_tmp_path("ok.safetensors"),
              "  { \"t\" : { \"shape\" : [ 2 ] , \"data_offsets\" : [ 0 , 8 ] , \"dtype\" : \"I32\" } }   ", -1, data, 8);
     mtl_st_file *f = NULL;
-    CHECK_OK(mtl_st_load(tmp_path("ok.safetensors"), &f));
+    CHECK_OK(mtl_st_load(th_tmp_path("ok.safetensors"), &f));
     CHECK(f && mtl_st_count(f) == 1 && mtl_st_find(f, "t") && mtl_st_find(f, "t")->count == 2, "hand-written file");
     mtl_st_free(f);
     CHECK(mtl_st_load(NULL, &f) == MTL_ERR_ARG, "NULL path");
-    CHECK(mtl_st_load(tmp_path("ok.safetensors"), NULL) == MTL_ERR_ARG, "NULL out");
+    CHECK(mtl_st_load(th_tmp_path("ok.safetensors"), NULL) == MTL_ERR_ARG, "NULL out");
 }
 
 /* A file written by the Python side (tests/parity/fixture.py). */
@@ -381,7 +351,7 @@ static void st_python_fixture(void) {
     CHECK(mtl_st_count(f) > 10, "only %d tensors", mtl_st_count(f));
     /* every tensor's data lies inside the file's data section */
     size_t n = 0;
-    unsigned char *raw = read_all(path, &n);
+    unsigned char *raw = (unsigned char *)th_read_file(path, &n);
     CHECK(raw != NULL, "cannot read %s", path);
     /* linear: y = x w^T + b, checked in double against the stored values */
     const mtl_st_tensor *x = mtl_st_find(f, "linear.x"), *w = mtl_st_find(f, "linear.w"), *b = mtl_st_find(f, "linear.b"),
@@ -532,26 +502,9 @@ static void json_malformed(void) {
     mtl_json_free(NULL);
 }
 
-static void remove_tmpdir(void) {
-    DIR *d = opendir(tmpdir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            char p[600];
-            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-            if (unlink(p) != 0) rmdir(p);
-        }
-    closedir(d);
-    rmdir(tmpdir);
-}
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/mtl_test_st_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!th_tmpdir_create("mtl_test_st")) return 1;
     RUN(st_round_trip);
     RUN(st_writer_errors);
     RUN(st_atomic_save);
@@ -559,6 +512,6 @@ int main(void) {
     RUN(st_python_fixture);
     RUN(json_valid);
     RUN(json_malformed);
-    remove_tmpdir();
+    th_tmpdir_remove();
     return th_summary();
 }

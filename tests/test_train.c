@@ -128,19 +128,6 @@ static mtl_experiment_config small_cfg(const char *dir) {
     return c;
 }
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) n = 0;
-    if (buf) buf[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static void test_experiment(void) {
     char dir[] = "/tmp/mtl_test_train_XXXXXX";
@@ -170,7 +157,7 @@ static void test_experiment(void) {
     /* summary.json parses and has the documented fields, accuracies as fractions */
     size_t len = 0;
     snprintf(path, sizeof path, "%s/summary.json", dir);
-    char *text = slurp(path, &len);
+    char *text = th_read_file(path, &len);
     mtl_json *j = NULL;
     CHECK_OK(mtl_json_parse(text ? text : "", len, "summary.json", &j));
     if (j) {
