@@ -87,6 +87,8 @@ int cmd_bench(int argc, char **argv) {
         if ((s = mtl_backward_weighted(t, 2, loss, w)) || (s = mtl_optimizer_step(opt))) break;
         if (i >= warmup) ts[i - warmup] = 1e3 * (now() - t0);
     }
+    double *train_all = malloc((size_t)repeat * sizeof(double));
+    if (!s && train_all) memcpy(train_all, ts, (size_t)repeat * sizeof(double));
     if (!s) train_ms = median(ts, repeat);
     for (int pass = 0; pass < 2 && !s; pass++) {
         int nb = pass == 0 ? 1 : batch, reps = pass == 0 ? infer_repeat : repeat;
@@ -111,9 +113,11 @@ int cmd_bench(int argc, char **argv) {
     } else if (json) {
         printf("{\"model\": \"%s\", \"parameters\": %lld, \"batch_size\": %d, \"length\": %d, \"threads\": %d, "
                "\"train_step_ms_median\": %.4f, \"infer_batch1_ms_median\": %.4f, \"infer_batch_ms_median\": %.4f, "
-               "\"repeat\": %d, \"peak_rss_mb\": %.1f, \"tape_bytes\": %lld}\n",
+               "\"repeat\": %d, \"peak_rss_mb\": %.1f, \"tape_bytes\": %lld, \"train_step_ms_all\": [",
                model, (long long)mtl_params_size(m->params), batch, length, mtl_get_threads(), train_ms, b1_ms, bN_ms,
                repeat, rss_mb, (long long)mtl_tape_bytes(t));
+        for (int i = 0; i < repeat && train_all; i++) printf("%s%.4f", i ? ", " : "", train_all[i]);
+        printf("]}\n");
     } else {
         printf("%s (%lld parameters), %d thread(s), windows of %d\n  training step, batch %d: %9.3f ms (median of %d)\n"
                "  inference, 1 window:     %9.3f ms (median of %d)\n  inference, batch %d:     %9.3f ms\n"
@@ -124,6 +128,6 @@ int cmd_bench(int argc, char **argv) {
     mtl_optimizer_free(opt);
     mtl_tape_free(t);
     mtl_model_free(m);
-    free(x), free(y[0]), free(y[1]), free(ts);
+    free(x), free(y[0]), free(y[1]), free(ts), free(train_all);
     return code;
 }

@@ -9,18 +9,14 @@
 #include "mtl/train.h"
 #include "train/train_internal.h"
 
-mtl_status mtl_evaluate(mtl_model *m, const mtl_dataset *d, int batch_size, double *loss, double *acc) {
-    if (!m || !d || !loss || !acc) return mtl_error(MTL_ERR_ARG, "evaluate: null argument");
-    if (batch_size < 1) return mtl_error(MTL_ERR_ARG, "evaluate: batch size %d must be positive", batch_size);
-    mtl_status s = mtl__check_fit(m, d, "evaluate");
-    if (s) return s;
+/* evaluation on tape t (reset per batch; the trainer passes its own so that training and
+ * evaluation share one arena instead of holding two) */
+static mtl_status evaluate_on(mtl_model *m, mtl_tape *t, const mtl_dataset *d, int batch_size, double *loss,
+                              double *acc) {
     int K = d->n_tasks;
-    mtl_tape *t = NULL;
     mtl__batch b;
-    if ((s = mtl_tape_create(&t)) || (s = mtl__batch_alloc(&b, d, batch_size))) {
-        mtl_tape_free(t);
-        return s;
-    }
+    mtl_status s = mtl__batch_alloc(&b, d, batch_size);
+    if (s) return s;
     mtl_tape_set_training(t, false);
     mtl_tape_set_recording(t, false);
     double sum_loss[MTL_MAX_TASKS] = {0};
@@ -39,6 +35,18 @@ mtl_status mtl_evaluate(mtl_model *m, const mtl_dataset *d, int batch_size, doub
     }
     for (int k = 0; k < K; k++) loss[k] = sum_loss[k] / d->n, acc[k] = (double)right[k] / d->n;
     mtl__batch_free(&b);
+    mtl_tape_set_recording(t, true);
+    return s;
+}
+
+mtl_status mtl_evaluate(mtl_model *m, const mtl_dataset *d, int batch_size, double *loss, double *acc) {
+    if (!m || !d || !loss || !acc) return mtl_error(MTL_ERR_ARG, "evaluate: null argument");
+    if (batch_size < 1) return mtl_error(MTL_ERR_ARG, "evaluate: batch size %d must be positive", batch_size);
+    mtl_status s = mtl__check_fit(m, d, "evaluate");
+    if (s) return s;
+    mtl_tape *t = NULL;
+    if ((s = mtl_tape_create(&t))) return s;
+    s = evaluate_on(m, t, d, batch_size, loss, acc);
     mtl_tape_free(t);
     return s;
 }
@@ -137,7 +145,7 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
             st.train_loss[k] = history[(size_t)epoch * K + k] = sum_loss[k] / seen;
             st.train_acc[k] = (double)right[k] / seen;
         }
-        if (eval && (s = mtl_evaluate(m, eval, bs, st.eval_loss, st.eval_acc))) break;
+        if (eval && (s = evaluate_on(m, t, eval, bs, st.eval_loss, st.eval_acc))) break;
         if (c->best_on_val) {
             double acc = 0;
             for (int k = 0; k < K; k++) acc += st.eval_acc[k] / K;
