@@ -17,6 +17,7 @@ void expflags_defaults(expflags *f) {
     f->input = "time";
     f->train_per = "10";
     f->snr = "";
+    f->cross_loads = "";
     f->load = 0, f->test_load = -1, f->window = 2048, f->stride = 512, f->val_per = 20, f->test_per = 160;
     f->train_frac = 0.5f, f->val_frac = 0.1f, f->resample = 0, f->sim_seconds = 10;
     f->model = "mtagn", f->weighting = "dwa", f->out = NULL;
@@ -49,6 +50,8 @@ int expflags_specs(expflags *f, arg_spec *s, int n, bool with_protocol, bool wit
         s[n++] = (arg_spec){"train-frac", ARG_FLOAT, &f->train_frac, "--split time: fraction of each record for training", 0.01, 0.98};
         s[n++] = (arg_spec){"val-frac", ARG_FLOAT, &f->val_frac, "--split time: fraction of each record for validation", 0, 0.9};
         s[n++] = (arg_spec){"test-load", ARG_INT, &f->test_load, "cross-load: test on this load's records (-1: same load)", -1, 3};
+        s[n++] = (arg_spec){"cross-loads", ARG_STRING, &f->cross_loads,
+                            "also test on these loads' test windows, e.g. 1,2,3: the cross-load table", 0, 0};
         s[n++] = (arg_spec){"snr", ARG_STRING, &f->snr,
                             "also test with white Gaussian noise at these SNRs in dB, e.g. -4,0,4,8 (test data only, "
                             "fresh per window)", 0, 0};
@@ -180,6 +183,16 @@ int expflags_build(const char *cmd, const expflags *f, mtl_data_spec *d, mtl_exp
     }
     c->n_snr = n;
     for (int i = 0; i < n; i++) c->snr[i] = v[i];
+    n = parse_list(f->cross_loads, v, 4);
+    for (int i = 0; i < n; i++)
+        if (v[i] < 0 || v[i] > 3 || v[i] != (int)v[i]) n = -1;
+    if (n < 0) {
+        fprintf(stderr, "mtl %s: --cross-loads: '%s' is not a list of up to 4 loads 0..3 (e.g. 1,2,3)\n", cmd,
+                f->cross_loads);
+        return 2;
+    }
+    c->n_cross = n;
+    for (int i = 0; i < n; i++) c->cross_loads[i] = (int)v[i];
     if (!mtl_model_kind_find(f->model)) {
         fprintf(stderr, "mtl %s: --model: %s\n", cmd, mtl_last_error());
         return 2;
@@ -241,12 +254,12 @@ void expflags_progress(const mtl_experiment_config *c, int run, int n_runs, cons
 }
 
 void expflags_print(const mtl_experiment_result *r, const char *format) {
-    mtl_table *t[3] = {NULL, NULL, NULL};
-    if (mtl_experiment_tables(r, &t[0], &t[1], &t[2])) {
+    mtl_table *t[4] = {NULL, NULL, NULL, NULL};
+    if (mtl_experiment_tables(r, &t[0], &t[1], &t[2], &t[3])) {
         fprintf(stderr, "mtl: %s\n", mtl_last_error());
         return;
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (t[i]) {
             if (!strcmp(format, "markdown")) mtl_table_print_markdown(t[i], stdout);
             else mtl_table_print(t[i], stdout);

@@ -7,7 +7,7 @@
 
 typedef struct {
     /* data */
-    const char *data, *data_dir, *channel, *split, *norm, *input, *train_per, *snr;
+    const char *data, *data_dir, *channel, *split, *norm, *input, *train_per, *snr, *cross_loads;
     int load, test_load, window, stride, val_per, test_per;
     float train_frac, val_frac, resample, sim_seconds;
     /* recipe */

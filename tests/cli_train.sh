@@ -70,6 +70,10 @@ check "a sweep prints the sample-size table" bash -c "
     '$mtl' train $S --seeds 1 --train-per-class 3,6 | grep -q 'train per class'"
 check "cross-load: train on load 0, test on load 2" bash -c "
     '$mtl' train $S --seeds 1 --test-load 2 --format json | grep -q 'simulated load 0 -> test load 2'"
+check "cross-load table: trained at load 0, tested at 1 and 3" bash -c "
+    '$mtl' train $S --seeds 1 --cross-loads 1,3 --out '$tmp/x' > '$tmp/x.txt' || exit 1
+    grep -Eq '^ *0 -> 3 ' '$tmp/x.txt' && [ -s '$tmp/x/cross_load.csv' ] && grep -q '\"cross_load\": \[' '$tmp/x/summary.json'"
+check "bad cross-load list exits 2" fails_with 2 "--cross-loads" "$mtl" train $S --cross-loads 1,7
 check "leakage-free time split and FFT input train" bash -c "
     '$mtl' train $S --seeds 1 --split time --input fft --train-per-class 4 --test-per-class 0 | grep -q 'split time'"
 check "compare prints one table with every model and writes compare.csv" bash -c "

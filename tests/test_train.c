@@ -213,10 +213,18 @@ static void test_experiment(void) {
     c.n_snr = 0, c.n_seeds = 1, c.n_train_per = 2, c.train_per[0] = 3, c.train_per[1] = 6, c.report = false;
     CHECK_OK(mtl_experiment_run(&d, &c, NULL, NULL, &r));
     CHECK(r.n_runs == 2 && r.runs[0].train_per == 3 && r.runs[1].train_per == 6, "sweep runs");
-    mtl_table *sum = NULL, *sw = NULL, *no = NULL;
-    CHECK_OK(mtl_experiment_tables(&r, &sum, &sw, &no));
-    CHECK(sum && sw && !no && mtl_table_rows(sw) == 2, "summary and sweep tables, no noise table");
-    mtl_table_free(sum), mtl_table_free(sw), mtl_table_free(no);
+    mtl_table *sum = NULL, *sw = NULL, *no = NULL, *xl = NULL;
+    CHECK_OK(mtl_experiment_tables(&r, &sum, &sw, &no, &xl));
+    CHECK(sum && sw && !no && !xl && mtl_table_rows(sw) == 2, "summary and sweep tables, no noise or cross-load table");
+    mtl_table_free(sum), mtl_table_free(sw), mtl_table_free(no), mtl_table_free(xl);
+    mtl_experiment_result_free(&r);
+    /* cross-load: the model trained at load 0 is also tested at loads 1 and 3 */
+    c.n_train_per = 0, c.n_cross = 2, c.cross_loads[0] = 1, c.cross_loads[1] = 3;
+    CHECK_OK(mtl_experiment_run(&d, &c, NULL, NULL, &r));
+    CHECK(r.n_cross == 2 && r.runs[0].cross[1].n_tasks == 2, "cross-load metrics filled");
+    CHECK_OK(mtl_experiment_tables(&r, NULL, NULL, NULL, &xl));
+    CHECK(xl && mtl_table_rows(xl) == 3 && !strcmp(mtl_table_cell(xl, 2, 0), "0 -> 3"), "cross-load table rows");
+    mtl_table_free(xl);
     mtl_experiment_result_free(&r);
     /* unknown model: an error naming it, nothing written */
     c.model = "resnet9000";

@@ -41,6 +41,8 @@ typedef struct {
     int train_per[8];
     int n_snr;                /* > 0: also test with noise at each SNR (dB), test data only */
     double snr[16];
+    int n_cross;              /* > 0: also test on the test windows of each of these loads (cross-load) */
+    int cross_loads[4];
     const char *out_dir;      /* NULL: no files */
     bool report;              /* write report.html (needs out_dir) */
     bool quiet;               /* no progress */
@@ -56,6 +58,7 @@ typedef struct {
     int train_per;
     mtl_metrics test;               /* clean test data */
     mtl_metrics noisy[16];          /* per SNR */
+    mtl_metrics cross[4];           /* per cross-load test load */
     double train_seconds;
     int epochs;
     mtl_epoch_stats *log;           /* [epochs] */
@@ -71,9 +74,10 @@ typedef struct {
     int n_params;
     int n_runs;
     mtl_run_result *runs;           /* [n_sweep][n_seeds], sweep-major */
-    int n_sweep, n_seeds, n_snr;
+    int n_sweep, n_seeds, n_snr, n_cross;
     int train_per[8];
     double snr[16];
+    int load, cross_loads[4];       /* the training load and the cross-load test loads */
     int n_train, n_val, n_test;     /* windows (first sweep point) */
 } mtl_experiment_result;
 
@@ -90,9 +94,10 @@ void mtl_mean_std(const double *x, int n, double *mean, double *std);
 /* "99.44 ± 0.44" of fractions as percentages */
 void mtl_format_pct(double mean, double std, char *buf, size_t size);
 
-/* summary tables: per task accuracy / macro-F1 (+ joint), the sweep, the noise table */
+/* result tables: per task accuracy / macro-F1 (+ joint); the sweep, noise and cross-load
+ * tables (NULL when that protocol was not run). Any output may be NULL. */
 mtl_status mtl_experiment_tables(const mtl_experiment_result *r, mtl_table **summary, mtl_table **sweep,
-                                 mtl_table **noise);
+                                 mtl_table **noise, mtl_table **cross);
 /* the summary JSON to a stream */
 mtl_status mtl_experiment_print_json(const mtl_experiment_result *r, const mtl_data_spec *d,
                                      const mtl_experiment_config *c, FILE *f);

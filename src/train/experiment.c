@@ -111,6 +111,7 @@ void mtl_experiment_result_free(mtl_experiment_result *r) {
     for (int i = 0; i < r->n_runs && r->runs; i++) {
         mtl_metrics_free(&r->runs[i].test);
         for (int j = 0; j < 16; j++) mtl_metrics_free(&r->runs[i].noisy[j]);
+        for (int j = 0; j < 4; j++) mtl_metrics_free(&r->runs[i].cross[j]);
         free(r->runs[i].log);
     }
     free(r->runs);
@@ -151,8 +152,10 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
     if (!d || !c || !out) return mtl_error(MTL_ERR_ARG, "experiment: null argument");
     memset(out, 0, sizeof *out);
     if (c->n_seeds < 1 || c->n_seeds > 100) return mtl_error(MTL_ERR_ARG, "experiment: %d seeds (expected 1..100)", c->n_seeds);
-    if (c->n_train_per < 0 || c->n_train_per > 8 || c->n_snr < 0 || c->n_snr > 16)
-        return mtl_error(MTL_ERR_ARG, "experiment: at most 8 sample sizes and 16 SNRs");
+    if (c->n_train_per < 0 || c->n_train_per > 8 || c->n_snr < 0 || c->n_snr > 16 || c->n_cross < 0 || c->n_cross > 4)
+        return mtl_error(MTL_ERR_ARG, "experiment: at most 8 sample sizes, 16 SNRs and 4 cross-load test loads");
+    if (c->n_cross && d->source == MTL_SOURCE_MANIFEST)
+        return mtl_error(MTL_ERR_ARG, "experiment: cross-load tests need --data cwru or sim");
     const mtl_model_kind *kind = mtl_model_kind_find(c->model);
     if (!kind) return MTL_ERR_ARG;
     int n_sweep = c->n_train_per ? c->n_train_per : 1;
@@ -161,6 +164,8 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
     snprintf(out->model, sizeof out->model, "%s", c->model);
     mtl_data_spec_describe(d, out->data, sizeof out->data);
     for (int i = 0; i < c->n_snr; i++) out->snr[i] = c->snr[i];
+    out->n_cross = c->n_cross, out->load = d->load;
+    for (int i = 0; i < c->n_cross; i++) out->cross_loads[i] = c->cross_loads[i];
     if (!(out->runs = calloc((size_t)out->n_runs, sizeof *out->runs)))
         return mtl_error(MTL_ERR_NOMEM, "experiment: out of memory");
     mtl_train_config tc = c->train;
@@ -176,15 +181,22 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
         mtl_data_spec ds = *d;
         if (c->n_train_per) ds.win.train_per_record = c->train_per[sw];
         out->train_per[sw] = ds.win.train_per_record;
-        mtl_dataset train, val, test_raw, test;
+        mtl_dataset train, val, test_raw, test, cross[4];
         memset(&train, 0, sizeof train), memset(&val, 0, sizeof val);
-        memset(&test_raw, 0, sizeof test_raw), memset(&test, 0, sizeof test);
+        memset(&test_raw, 0, sizeof test_raw), memset(&test, 0, sizeof test), memset(cross, 0, sizeof cross);
         /* the split depends on the first seed only, so every seed sees the same windows */
         s = mtl_data_load(&ds, c->seed, &train, &val, &test_raw);
         if (!s) s = mtl_dataset_transform(&train, ds.norm, ds.domain);
         if (!s && val.n) s = mtl_dataset_transform(&val, ds.norm, ds.domain);
         if (!s) s = mtl_dataset_copy(&test_raw, &test);
         if (!s) s = mtl_dataset_transform(&test, ds.norm, ds.domain);
+        for (int j = 0; j < c->n_cross && !s; j++) {
+            /* the test windows of another load, cut and transformed like the own test windows */
+            mtl_data_spec xs = ds;
+            xs.test_load = c->cross_loads[j];
+            s = mtl_data_load(&xs, c->seed, NULL, NULL, &cross[j]);
+            if (!s) s = mtl_dataset_transform(&cross[j], ds.norm, ds.domain);
+        }
         if (!s && sw == 0) {
             out->n_tasks = train.n_tasks;
             memcpy(out->task_names, train.task_names, sizeof out->task_names);
@@ -225,6 +237,12 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
                 mtl_predictions_free(&np);
                 mtl_dataset_free(&nt);
             }
+            for (int j = 0; j < c->n_cross && !s; j++) {
+                mtl_predictions xp;
+                s = mtl_predict(m, &cross[j], tc.batch_size, false, &xp);
+                if (!s) s = mtl_metrics_compute(&cross[j], &xp, &rr->cross[j]);
+                mtl_predictions_free(&xp);
+            }
             if (!s && keep) {
                 first_model = m, first_pred = p;
                 s = mtl_dataset_copy(&test, &first_test);
@@ -234,6 +252,7 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
             }
         }
         mtl_dataset_free(&train), mtl_dataset_free(&val), mtl_dataset_free(&test_raw), mtl_dataset_free(&test);
+        for (int j = 0; j < 4; j++) mtl_dataset_free(&cross[j]);
     }
     if (!s && c->out_dir) s = mtl__experiment_outputs(out, d, c, first_model, &first_test, &first_pred);
     mtl_model_free(first_model);

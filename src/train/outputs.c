@@ -31,12 +31,14 @@ static void json_stats(FILE *f, const double *x, int n) {
     fprintf(f, "]}");
 }
 
-/* one metric of every seed of sweep point sw (clean test, or SNR j when j >= 0) */
+/* one metric of every seed of sweep point sw on test set j: the clean test windows (j < 0),
+ * SNR j (0..15) or cross-load test load j - CROSS */
 enum { ACC, F1, JOINT };
+#define CROSS 16
 static void gather(const mtl_experiment_result *r, int sw, int j, int what, int task, double *x) {
     for (int i = 0; i < r->n_seeds; i++) {
         const mtl_run_result *rr = &r->runs[sw * r->n_seeds + i];
-        const mtl_metrics *m = j >= 0 ? &rr->noisy[j] : &rr->test;
+        const mtl_metrics *m = j < 0 ? &rr->test : j < CROSS ? &rr->noisy[j] : &rr->cross[j - CROSS];
         x[i] = what == ACC ? m->accuracy[task] : what == F1 ? m->macro_f1[task] : m->joint_accuracy;
     }
 }
@@ -49,9 +51,11 @@ static void cell_pct(const mtl_experiment_result *r, int sw, int j, int what, in
 }
 
 /* ---- tables ---------------------------------------------------------------------- */
+/* rows: sample sizes (ROWS_SWEEP), clean + SNRs (ROWS_SNR), own load + cross loads (ROWS_CROSS) */
+enum { ROWS_SWEEP, ROWS_SNR, ROWS_CROSS };
 static mtl_status table_by_rows(const mtl_experiment_result *r, const char *title, const char *first, int n_rows,
-                                const char *(*label)(const mtl_experiment_result *, int, char *), int sweep_point,
-                                bool rows_are_snr, mtl_table **out) {
+                                const char *(*label)(const mtl_experiment_result *, int, char *), int mode,
+                                mtl_table **out) {
     const char *hdr[2 * MTL_MAX_TASKS + 2];
     char names[MTL_MAX_TASKS][48];
     int cols = 0;
@@ -68,7 +72,8 @@ static mtl_status table_by_rows(const mtl_experiment_result *r, const char *titl
         int c = 0;
         snprintf(cells[c], sizeof cells[c], "%s", label(r, row, lab));
         cp[c] = cells[c], c++;
-        int sw = rows_are_snr ? sweep_point : row, j = rows_are_snr ? row - 1 : -1;
+        int sw = mode == ROWS_SWEEP ? row : 0;
+        int j = mode == ROWS_SWEEP || row == 0 ? -1 : mode == ROWS_SNR ? row - 1 : CROSS + row - 1;
         for (int k = 0; k < r->n_tasks; k++, c++) cell_pct(r, sw, j, ACC, k, cells[c], sizeof cells[c]), cp[c] = cells[c];
         if (r->n_tasks > 1) cell_pct(r, sw, j, JOINT, 0, cells[c], sizeof cells[c]), cp[c] = cells[c], c++;
         s = mtl_table_add_row(*out, cp);
@@ -84,6 +89,10 @@ static const char *sweep_label(const mtl_experiment_result *r, int row, char *bu
     snprintf(buf, 48, "%d", r->train_per[row]);
     return buf;
 }
+static const char *cross_label(const mtl_experiment_result *r, int row, char *buf) {
+    snprintf(buf, 48, "%d -> %d", r->load, row == 0 ? r->load : r->cross_loads[row - 1]);
+    return buf;
+}
 static const char *snr_label(const mtl_experiment_result *r, int row, char *buf) {
     if (row == 0) snprintf(buf, 48, "clean");
     else snprintf(buf, 48, "%g", r->snr[row - 1]);
@@ -91,7 +100,7 @@ static const char *snr_label(const mtl_experiment_result *r, int row, char *buf)
 }
 
 mtl_status mtl_experiment_tables(const mtl_experiment_result *r, mtl_table **summary, mtl_table **sweep,
-                                 mtl_table **noise) {
+                                 mtl_table **noise, mtl_table **cross) {
     if (!r || !r->runs) return mtl_error(MTL_ERR_ARG, "experiment_tables: no result");
     char note[512];
     snprintf(note, sizeof note, "mean \xC2\xB1 std over %d seed(s) (sample std); %s; %d train / %d val / %d test windows",
@@ -122,7 +131,7 @@ mtl_status mtl_experiment_tables(const mtl_experiment_result *r, mtl_table **sum
         *sweep = NULL;
         if (r->n_sweep > 1) {
             s = table_by_rows(r, "sample-size sweep: test accuracy vs training windows per class", "train per class",
-                              r->n_sweep, sweep_label, 0, false, sweep);
+                              r->n_sweep, sweep_label, ROWS_SWEEP, sweep);
             if (!s) s = mtl_table_set_note(*sweep, note);
         }
     }
@@ -130,8 +139,16 @@ mtl_status mtl_experiment_tables(const mtl_experiment_result *r, mtl_table **sum
         *noise = NULL;
         if (r->n_snr > 0) {
             s = table_by_rows(r, "noise robustness: test accuracy vs SNR (white Gaussian noise on test windows only)",
-                              "SNR (dB)", r->n_snr + 1, snr_label, 0, true, noise);
+                              "SNR (dB)", r->n_snr + 1, snr_label, ROWS_SNR, noise);
             if (!s) s = mtl_table_set_note(*noise, note);
+        }
+    }
+    if (!s && cross) {
+        *cross = NULL;
+        if (r->n_cross > 0) {
+            s = table_by_rows(r, "cross-load: test accuracy, trained at one load (hp), tested at another", "load (hp)",
+                              r->n_cross + 1, cross_label, ROWS_CROSS, cross);
+            if (!s) s = mtl_table_set_note(*cross, note);
         }
     }
     return s;
@@ -217,6 +234,16 @@ mtl_status mtl_experiment_print_json(const mtl_experiment_result *r, const mtl_d
         for (int j = 0; j < r->n_snr; j++) {
             fprintf(f, "%s\n    {\"snr_db\": %g, \"tasks\": ", j ? "," : "", r->snr[j]);
             json_task_block(f, r, 0, j);
+            fprintf(f, "}");
+        }
+        fprintf(f, "\n  ]");
+    }
+    if (r->n_cross > 0) {
+        fprintf(f, ",\n  \"cross_load\": [");
+        for (int j = 0; j < r->n_cross; j++) {
+            fprintf(f, "%s\n    {\"train_load\": %d, \"test_load\": %d, \"tasks\": ", j ? "," : "", r->load,
+                    r->cross_loads[j]);
+            json_task_block(f, r, 0, CROSS + j);
             fprintf(f, "}");
         }
         fprintf(f, "\n  ]");
@@ -462,7 +489,8 @@ static mtl_status write_report(const mtl_experiment_result *r, const mtl_experim
     const char *charts[4] = {NULL, NULL, NULL, NULL};
     for (int i = 0; i < n_tables && i < 4; i++) {
         const char *h = mtl_table_header(tables[i], 0);
-        charts[i] = strcmp(h, "SNR (dB)") == 0 ? "SNR (dB)" : strcmp(h, "train per class") == 0 ? "training windows per class" : NULL;
+        charts[i] = !strcmp(h, "SNR (dB)") ? "SNR (dB)" : !strcmp(h, "train per class") ? "training windows per class"
+                  : !strcmp(h, "load (hp)") ? "train -> test load (hp)" : NULL;
     }
     rep.n_tables = n_tables;
     rep.tables = (const mtl_table *const *)tables;
@@ -509,18 +537,18 @@ mtl_status mtl__experiment_outputs(const mtl_experiment_result *r, const mtl_dat
         if (!(s = out_path(dir, "model.safetensors", path, sizeof path))) s = mtl_checkpoint_save(first_model, &info, path);
     }
     if (!s && !(s = out_path(dir, "summary.json", path, sizeof path))) s = mtl_experiment_write_json(r, d, c, path);
-    mtl_table *t[3] = {NULL, NULL, NULL};
-    if (!s) s = mtl_experiment_tables(r, &t[0], &t[1], &t[2]);
-    static const char *csv[3] = {"results.csv", "sweep.csv", "noise.csv"};
+    mtl_table *t[4] = {NULL, NULL, NULL, NULL};
+    if (!s) s = mtl_experiment_tables(r, &t[0], &t[1], &t[2], &t[3]);
+    static const char *csv[4] = {"results.csv", "sweep.csv", "noise.csv", "cross_load.csv"};
     int n = 0;
-    mtl_table *list[3];
-    for (int i = 0; i < 3 && !s; i++)
+    mtl_table *list[4];
+    for (int i = 0; i < 4 && !s; i++)
         if (t[i]) {
             list[n++] = t[i];
             if (!(s = out_path(dir, csv[i], path, sizeof path))) s = mtl_table_write_csv(t[i], path);
         }
     if (!s && c->report && !(s = out_path(dir, "report.html", path, sizeof path)))
         s = write_report(r, c, first_model, first_test, first_pred, list, n, path);
-    for (int i = 0; i < 3; i++) mtl_table_free(t[i]);
+    for (int i = 0; i < 4; i++) mtl_table_free(t[i]);
     return s;
 }
