@@ -124,3 +124,14 @@ int args_parse(const char *cmd, const char *summary, arg_spec *specs, int n_spec
     }
     return 0;
 }
+
+void json_string(const char *s) {
+    putchar('"');
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}

@@ -18,5 +18,7 @@ typedef struct {
 /* Parses argv[0..argc) against specs (n_specs entries). Returns 0 on success, 1 if
  * --help was given (help printed to stdout), 2 on a usage error (printed to stderr). */
 int args_parse(const char *cmd, const char *summary, arg_spec *specs, int n_specs, int argc, char **argv);
+/* a JSON string literal (quoted, escaped) on stdout */
+void json_string(const char *s);
 void args_help(const char *cmd, const char *summary, const arg_spec *specs, int n_specs);
 #endif

@@ -67,11 +67,14 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "mtl eval: %s\n", mtl_last_error());
         code = 1;
     } else if (!strcmp(f.format, "json")) {
-        printf("{\"checkpoint\": \"%s\", \"model\": \"%s\", \"part\": \"%s\", \"windows\": %d, \"tasks\": {", ckpt,
-               ci.model, part, use->n);
+        printf("{\"checkpoint\": ");
+        json_string(ckpt);
+        printf(", \"model\": \"%s\", \"part\": \"%s\", \"windows\": %d, \"tasks\": {", ci.model, part, use->n);
         for (int k = 0; k < ci.n_tasks; k++) {
-            printf("%s\"%s\": {\"accuracy\": %.6f, \"macro_f1\": %.6f, \"loss\": %.6f, \"confusion_matrix\": [", k ? ", " : "",
-                   ci.task_names[k], mt.accuracy[k], mt.macro_f1[k], mt.loss[k]);
+            printf("%s", k ? ", " : "");
+            json_string(ci.task_names[k]);
+            printf(": {\"accuracy\": %.6f, \"macro_f1\": %.6f, \"loss\": %.6f, \"confusion_matrix\": [", mt.accuracy[k],
+                   mt.macro_f1[k], mt.loss[k]);
             int nc = ci.n_classes[k];
             for (int a = 0; a < nc; a++) {
                 printf("%s[", a ? ", " : "");

@@ -67,7 +67,13 @@ int cmd_predict(int argc, char **argv) {
     char nb[16];
 #define CNAME(k, j) ((j) < MTL_MAX_NAMED_CLASSES && ci.class_names[k][j][0] ? ci.class_names[k][j] : (snprintf(nb, sizeof nb, "%d", (j)), nb))
     bool json = !strcmp(format, "json");
-    if (json) printf("{\"file\": \"%s\", \"checkpoint\": \"%s\", \"windows\": [", file, ckpt);
+    if (json) {
+        printf("{\"file\": ");
+        json_string(file);
+        printf(", \"checkpoint\": ");
+        json_string(ckpt);
+        printf(", \"windows\": [");
+    }
     else {
         printf("%s: %d window(s) of %d samples\n\n%8s %10s", file, w.n, ci.window, "window", "start");
         for (int k = 0; k < K; k++) printf("  %-24s", ci.task_names[k]);
@@ -80,7 +86,11 @@ int cmd_predict(int argc, char **argv) {
             int c = ci.n_classes[k], q = p.pred[k][i];
             if (q < 64) votes[k][q]++;
             if (json) {
-                printf(", \"%s\": {\"class\": \"%s\", \"probabilities\": [", ci.task_names[k], CNAME(k, q));
+                printf(", ");
+                json_string(ci.task_names[k]);
+                printf(": {\"class\": ");
+                json_string(CNAME(k, q));
+                printf(", \"probabilities\": [");
                 for (int j = 0; j < c; j++) printf("%s%.5f", j ? ", " : "", (double)p.prob[k][(size_t)i * c + j]);
                 printf("]}");
             } else {
@@ -97,7 +107,12 @@ int cmd_predict(int argc, char **argv) {
         int best = 0;
         for (int j = 1; j < ci.n_classes[k] && j < 64; j++)
             if (votes[k][j] > votes[k][best]) best = j;
-        if (json) printf("%s\"%s\": \"%s\"", k ? ", " : "", ci.task_names[k], CNAME(k, best));
+        if (json) {
+            printf("%s", k ? ", " : "");
+            json_string(ci.task_names[k]);
+            printf(": ");
+            json_string(CNAME(k, best));
+        }
         else printf(" %s %s (%d/%d windows)%s", ci.task_names[k], CNAME(k, best), votes[k][best], w.n, k + 1 < K ? "," : "\n");
     }
     if (json) printf("}}\n");
