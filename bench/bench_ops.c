@@ -3,7 +3,7 @@
  * step per iteration: reset the tape, wrap the input, run the op, and for
  * forward+backward seed the backward with a fixed dy (mtl_backward_from).
  *
- *   bench_ops [--threads N] [--repeat R] [--json]
+ *   bench_ops [--threads N] [--repeat R] [--case TEXT] [--json]
  *
  * Each case is warmed up, then timed R times forward and R times forward+backward
  * (one clock reading per iteration); the MEDIAN of each is reported in ms. Without
@@ -191,9 +191,10 @@ static bench_result run_case(mtl_tape *t, bench_state *s, int repeat) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: bench_ops [--threads N] [--repeat R] [--json]\n"
+    fprintf(f, "usage: bench_ops [--threads N] [--repeat R] [--case TEXT] [--json]\n"
                "  --threads N  mtl threads (default: one per core)\n"
                "  --repeat R   timed iterations per case (default: about %.1f s per case)\n"
+               "  --case TEXT  only the cases whose \"op shape\" contains TEXT (e.g. \"k7\", \"linear\")\n"
                "  --json       print a JSON array instead of the table\n",
             TARGET_SECONDS);
 }
@@ -211,9 +212,11 @@ static int parse_int(const char *s, const char *opt) {
 
 int main(int argc, char **argv) {
     int threads = 0, repeat = 0, json = 0;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads")) threads = parse_int(i + 1 < argc ? argv[++i] : NULL, "--threads");
         else if (!strcmp(argv[i], "--repeat")) repeat = parse_int(i + 1 < argc ? argv[++i] : NULL, "--repeat");
+        else if (!strcmp(argv[i], "--case") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -233,30 +236,34 @@ int main(int argc, char **argv) {
     else printf("# %s\n%-8s %-26s %7s %10s %14s %7s\n", mtl_build_info(), "op", "shape", "threads", "fwd ms",
                 "fwd+bwd ms", "repeat");
 
+    int printed = 0;
     for (int i = 0; i < N_CASES; i++) {
         const bench_case *c = &CASES[i];
+        const char *op = c->kind == CASE_CONV ? "conv1d" : "linear";
+        char shape[64], label[96];
+        case_shape(c, shape, sizeof shape);
+        snprintf(label, sizeof label, "%s %s", op, shape);
+        if (only && !strstr(label, only)) continue;
         bench_state s;
         state_init(&s, c, i);
         bench_result r = run_case(t, &s, repeat);
         state_free(&s);
 
-        const char *op = c->kind == CASE_CONV ? "conv1d" : "linear";
-        char shape[64];
-        case_shape(c, shape, sizeof shape);
         if (json) {
             /* the first five fields are the result; the rest describe the case so that
              * bench_ops.py can rebuild the same work in PyTorch */
-            printf("  {\"op\": \"%s\", \"shape\": \"%s\", \"threads\": %d, \"fwd_ms\": %.6f, \"fwdbwd_ms\": %.6f, "
+            printf("%s  {\"op\": \"%s\", \"shape\": \"%s\", \"threads\": %d, \"fwd_ms\": %.6f, \"fwdbwd_ms\": %.6f, "
                    "\"repeat\": %d, \"n\": %d, \"in\": %d, \"out\": %d, \"k\": %d, \"pad\": %d, \"len\": %d, "
-                   "\"x_grad\": %s}%s\n",
-                   op, shape, threads, r.fwd_ms, r.fwdbwd_ms, r.repeat, c->n, c->cin, c->cout, c->k, c->pad,
-                   c->len, c->x_grad ? "true" : "false", i + 1 < N_CASES ? "," : "");
+                   "\"x_grad\": %s}",
+                   printed ? ",\n" : "", op, shape, threads, r.fwd_ms, r.fwdbwd_ms, r.repeat, c->n, c->cin, c->cout,
+                   c->k, c->pad, c->len, c->x_grad ? "true" : "false");
         } else {
             printf("%-8s %-26s %7d %10.3f %14.3f %7d\n", op, shape, threads, r.fwd_ms, r.fwdbwd_ms, r.repeat);
         }
+        printed++;
         fflush(stdout);
     }
-    if (json) printf("]\n");
+    if (json) printf("%s]\n", printed ? "\n" : "");
     mtl_tape_free(t);
     return 0;
 }

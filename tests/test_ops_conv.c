@@ -185,6 +185,15 @@ static void reference_conv(void) {
         {"ref k64 s16 p24", 4, 1, 16, 2048, 64, 16, 24, true},
         {"ref N=1 (parallel GEMM)", 1, 16, 16, 1024, 5, 1, 2, true},
         {"ref pad beyond need", 4, 8, 8, 100, 3, 2, 7, true},
+        /* the direct stride-1 kernels (conv_fast.c): row and length tails, every kernel
+         * size up to 7, padding from 0 to K-1, one sample split over threads */
+        {"ref fast k5 Cout 13 L77", 3, 3, 13, 77, 5, 1, 2, true},
+        {"ref fast k2 pad1", 4, 5, 9, 50, 2, 1, 1, true},
+        {"ref fast k6 pad0 no bias", 3, 4, 6, 40, 6, 1, 0, false},
+        {"ref fast k4 pad3", 3, 3, 10, 33, 4, 1, 3, true},
+        {"ref fast k7 N=1", 1, 16, 24, 130, 7, 1, 3, true},
+        {"ref fast k1 L20", 7, 9, 5, 20, 1, 1, 0, true},
+        {"ref fast k3 pad1 Cin 1 L3", 5, 1, 3, 3, 3, 1, 1, true},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         const conv_case *k = &cases[c];
@@ -255,6 +264,35 @@ static void reference_maxpool(void) {
     }
     mtl_tape_free(t);
     free(x), free(dy), free(want);
+}
+
+/* inference (a tape that does not record) takes a max-only kernel: the same values,
+ * NaN included, for the common (4, 4), (2, 2) and a general pooling */
+static void maxpool_inference_matches(void) {
+    enum { N = 3, C = 5, L = 203 };
+    static float x[N * C * L];
+    th_fill(x, N * C * L, 91, -1.0f, 1.0f);
+    x[7] = NAN, x[9] = NAN, x[L + 20] = NAN, x[2 * L + 100] = INFINITY, x[3 * L + 5] = -INFINITY;
+    static const int kinds[3][2] = {{4, 4}, {2, 2}, {3, 2}};
+    for (int k = 0; k < 3; k++) {
+        mtl_tape *t;
+        CHECK_OK(mtl_tape_create(&t));
+        mtl_tensor *X = mtl_tensor_wrap(t, MTL_SHAPE(N, C, L), x);
+        mtl_tensor_requires_grad(X);
+        mtl_tensor *A = mtl_maxpool1d(t, X, kinds[k][0], kinds[k][1]);
+        mtl_tape_set_recording(t, false);
+        mtl_tensor *B = mtl_maxpool1d(t, X, kinds[k][0], kinds[k][1]);
+        CHECK(A && B && A->size == B->size, "pool %d: %s", k, mtl_tape_error(t));
+        for (int64_t i = 0; A && B && i < A->size; i++) {
+            bool same = isnan(A->data[i]) ? isnan(B->data[i]) : A->data[i] == B->data[i];
+            if (!same) {
+                CHECK(same, "pool (%d, %d) element %lld: %g vs %g", kinds[k][0], kinds[k][1], (long long)i,
+                      A->data[i], B->data[i]);
+                break;
+            }
+        }
+        mtl_tape_free(t);
+    }
 }
 
 /* ---- determinism and accumulation ------------------------------------------------ */
@@ -398,6 +436,7 @@ int main(void) {
     RUN(parity_maxpool);
     RUN(reference_conv);
     RUN(reference_maxpool);
+    RUN(maxpool_inference_matches);
     RUN(determinism_conv);
     RUN(accumulate_conv);
     RUN(degenerate_conv);

@@ -27,6 +27,12 @@ void mtl_tape_set_training(mtl_tape *t, bool training);
 bool mtl_tape_training(const mtl_tape *t);
 /* recording: ops are remembered for backward. Off = inference (no-grad). Default: on. */
 void mtl_tape_set_recording(mtl_tape *t, bool recording);
+/* true (the default): after a backward every activation keeps its gradient (x->grad) until
+ * the next backward or reset. false: an activation's gradient buffer is reused as soon as the
+ * backward of the op that produced it has run (x->grad becomes NULL), so a backward needs
+ * only the gradients that are live at once: less memory for training loops that read only
+ * parameter gradients. */
+void mtl_tape_set_keep_grads(mtl_tape *t, bool keep);
 bool mtl_tape_recording(const mtl_tape *t);
 /* seed of the tape's random stream (dropout); the stream advances with every step */
 void mtl_tape_set_seed(mtl_tape *t, uint64_t seed);

@@ -16,6 +16,12 @@ struct mtl_tape {
     int n_nodes, cap_nodes;
     int n_tensors;
     bool training, recording;
+    bool keep_grads; /* false: an activation's gradient is recycled once its producer's backward ran */
+    struct free_grad {
+        float *p;
+        int64_t size;
+    } *free_grads; /* recycled gradient buffers (in the grad arena), for this backward only */
+    int n_free, cap_free;
     mtl_status status;
     char error[512];
     uint64_t seed, step;
@@ -28,7 +34,7 @@ mtl_status mtl_tape_create(mtl_tape **out) {
     if (!t) return mtl_error(MTL_ERR_NOMEM, "tape_create: out of memory");
     mtl_arena_init(&t->act);
     mtl_arena_init(&t->grad);
-    t->training = t->recording = true;
+    t->training = t->recording = t->keep_grads = true;
     mtl_rng_init(&t->rng, 0, 0);
     *out = t;
     return MTL_OK;
@@ -39,6 +45,7 @@ void mtl_tape_free(mtl_tape *t) {
     mtl_arena_free(&t->act);
     mtl_arena_free(&t->grad);
     free(t->nodes);
+    free(t->free_grads);
     free(t);
 }
 
@@ -46,6 +53,7 @@ void mtl_tape_reset(mtl_tape *t) {
     if (!t) return;
     mtl_arena_reset(&t->act);
     mtl_arena_reset(&t->grad);
+    t->n_free = 0;
     t->n_nodes = 0;
     t->n_tensors = 0;
     t->status = MTL_OK;
@@ -145,6 +153,9 @@ void *mtl__scratch(mtl_tape *t, size_t bytes) {
     return p;
 }
 
+size_t mtl__scratch_mark(mtl_tape *t) { return t->grad.used_total; }
+void mtl__scratch_release(mtl_tape *t, size_t mark) { mtl_arena_rewind(&t->grad, mark); }
+
 static mtl_tensor *tensor_header(mtl_tape *t, mtl_shape shape, const char *op) {
     int64_t n = mtl_shape_size(shape);
     if (n < 0) {
@@ -231,14 +242,49 @@ mtl_node *mtl__record(mtl_tape *t, const char *name, mtl_backward_fn fn, mtl_ten
     return n;
 }
 
-float *mtl__grad(mtl_tape *t, mtl_tensor *x) {
+float *mtl__grad_fresh(mtl_tape *t, mtl_tensor *x, bool *fresh) {
+    *fresh = false;
     if (!x || !(x->flags & MTL_TENSOR_REQUIRES_GRAD)) return NULL;
     if (!x->grad) {
         if (x->flags & MTL_TENSOR_PARAM) return NULL; /* a parameter without a block: not finalized */
-        x->grad = mtl__scratch(t, (size_t)(x->size ? x->size : 1) * sizeof(float));
-        if (x->grad) memset(x->grad, 0, (size_t)x->size * sizeof(float));
+        int64_t need = x->size ? x->size : 1;
+        /* the smallest recycled buffer that fits, else a new one */
+        int best = -1;
+        for (int i = 0; i < t->n_free; i++)
+            if (t->free_grads[i].size >= need && (best < 0 || t->free_grads[i].size < t->free_grads[best].size))
+                best = i;
+        if (best >= 0) {
+            x->grad = t->free_grads[best].p;
+            t->free_grads[best] = t->free_grads[--t->n_free];
+        } else {
+            x->grad = mtl__scratch(t, (size_t)need * sizeof(float));
+        }
+        *fresh = x->grad != NULL;
     }
     return x->grad;
+}
+
+void mtl_tape_set_keep_grads(mtl_tape *t, bool keep) {
+    if (t) t->keep_grads = keep;
+}
+
+/* after the backward of the op that produced x, nothing writes or reads x's gradient again */
+static void recycle_grad(mtl_tape *t, mtl_tensor *x) {
+    if (t->n_free == t->cap_free) {
+        int cap = t->cap_free ? 2 * t->cap_free : 64;
+        struct free_grad *f = realloc(t->free_grads, (size_t)cap * sizeof *f);
+        if (!f) return; /* not recycling is always correct */
+        t->free_grads = f, t->cap_free = cap;
+    }
+    t->free_grads[t->n_free++] = (struct free_grad){x->grad, x->size ? x->size : 1};
+    x->grad = NULL;
+}
+
+float *mtl__grad(mtl_tape *t, mtl_tensor *x) {
+    bool fresh;
+    float *g = mtl__grad_fresh(t, x, &fresh);
+    if (fresh) memset(g, 0, (size_t)x->size * sizeof(float));
+    return g;
 }
 
 /* ---- backward ----------------------------------------------------------------- */
@@ -264,6 +310,7 @@ static void clear_activation_grads(mtl_tape *t) {
             if (n->in[j] && !(n->in[j]->flags & MTL_TENSOR_PARAM)) n->in[j]->grad = NULL;
     }
     mtl_arena_reset(&t->grad);
+    t->n_free = 0;
 }
 
 /* seeds: k tensors; each gets weights[k] (scalar losses) or the array seeds[k] */
@@ -287,6 +334,9 @@ static mtl_status run_backward(mtl_tape *t, int k, mtl_tensor *const *ys, const 
         if (!n->out->grad) continue; /* not on a path from these losses */
         n->backward(t, n);
         if (t->status != MTL_OK) return mtl_error(t->status, "%s: in the backward of %s: %s", op, n->name, t->error);
+        bool seed = false;
+        for (int j = 0; j < k; j++) seed |= ys[j] == n->out;
+        if (!t->keep_grads && !seed && !(n->out->flags & MTL_TENSOR_PARAM)) recycle_grad(t, n->out);
     }
     return MTL_OK;
 }

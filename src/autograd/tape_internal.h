@@ -46,8 +46,14 @@ void *mtl__fail(mtl_tape *t, mtl_status s, const char *fmt, ...)
 mtl_tensor *mtl__new(mtl_tape *t, mtl_shape shape);
 /* Memory in the activation arena, alive until mtl_tape_reset (NULL + tape error on OOM). */
 void *mtl__alloc(mtl_tape *t, size_t bytes);
-/* Memory in the gradient arena, alive until the next backward starts. For backward only. */
+/* Memory in the gradient arena, alive until the next backward starts. For backward only,
+ * or inside one op between mtl__scratch_mark and mtl__scratch_release. */
 void *mtl__scratch(mtl_tape *t, size_t bytes);
+/* Temporary scratch inside one backward function: mark, allocate with mtl__scratch, use,
+ * release. Everything allocated from the gradient arena after the mark is given back,
+ * so take the mark after the op's last mtl__grad / mtl__grad_fresh call. */
+size_t mtl__scratch_mark(mtl_tape *t);
+void mtl__scratch_release(mtl_tape *t, size_t mark);
 /* Records the op if the tape records and any input requires a gradient; then marks
  * out as requiring one and returns the node (else NULL). */
 mtl_node *mtl__record(mtl_tape *t, const char *name, mtl_backward_fn fn, mtl_tensor *out, int nin,
@@ -55,6 +61,11 @@ mtl_node *mtl__record(mtl_tape *t, const char *name, mtl_backward_fn fn, mtl_ten
 /* The gradient buffer of x to add into during backward: NULL if x needs none; for an
  * activation allocated (zeroed) on first use; for a parameter its gradient slice. */
 float *mtl__grad(mtl_tape *t, mtl_tensor *x);
+/* The same for a backward that writes EVERY element of x's gradient: when this call
+ * allocates the buffer (the first writer), it is left uninitialised and *fresh is set,
+ * and the caller must store (=) instead of adding; otherwise *fresh is false and the
+ * caller adds. Saves a zero-fill and a read of the whole buffer. */
+float *mtl__grad_fresh(mtl_tape *t, mtl_tensor *x, bool *fresh);
 /* The tape's random stream for this step (dropout). */
 mtl_rng *mtl__rng(mtl_tape *t);
 /* Normalises a possibly negative axis; -1 + tape error if out of range. */

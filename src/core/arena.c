@@ -1,7 +1,11 @@
+/* chunks come straight from mmap: malloc would serve the smaller ones from its heap after
+ * a large free raised its mmap threshold, and memory freed there stays resident */
+#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS */
 #include "core/arena.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #define ARENA_ALIGN 64
 #define ARENA_MIN_CHUNK ((size_t)1 << 20)
@@ -15,11 +19,12 @@ struct mtl_arena_chunk {
 static mtl_arena_chunk *chunk_new(size_t size, mtl_arena_chunk *prev) {
     mtl_arena_chunk *c = malloc(sizeof *c);
     if (!c) return NULL;
-    c->base = aligned_alloc(ARENA_ALIGN, size);
-    if (!c->base) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); /* page aligned */
+    if (p == MAP_FAILED) {
         free(c);
         return NULL;
     }
+    c->base = p;
     c->prev = prev;
     c->size = size;
     c->used = 0;
@@ -69,11 +74,30 @@ void mtl_arena_reset(mtl_arena *a) {
     a->used_total = 0;
 }
 
+void mtl_arena_rewind(mtl_arena *a, size_t mark) {
+    if (!a->head || mark > a->used_total) return;
+    size_t chunk_start = a->used_total - a->head->used; /* used_total when the newest chunk began */
+    /* chunks started after the mark hold only what is given back: free them (this happens
+     * only while the arena is still growing; afterwards it is one chunk) */
+    while (mark < chunk_start && a->head->prev) {
+        mtl_arena_chunk *c = a->head;
+        a->head = c->prev;
+        a->capacity -= c->size;
+        a->used_total = chunk_start;
+        munmap(c->base, c->size);
+        free(c);
+        chunk_start = a->used_total - a->head->used;
+    }
+    if (mark < chunk_start) return;
+    a->head->used = mark - chunk_start;
+    a->used_total = mark;
+}
+
 void mtl_arena_free(mtl_arena *a) {
     mtl_arena_chunk *c = a->head;
     while (c) {
         mtl_arena_chunk *prev = c->prev;
-        free(c->base);
+        munmap(c->base, c->size);
         free(c);
         c = prev;
     }

@@ -16,5 +16,8 @@ typedef struct {
 void mtl_arena_init(mtl_arena *a);
 void *mtl_arena_alloc(mtl_arena *a, size_t bytes); /* NULL when out of memory */
 void mtl_arena_reset(mtl_arena *a);
+/* Gives back everything allocated since used_total was `mark` (a value of used_total read
+ * earlier), when it all lies in the newest chunk; otherwise does nothing. */
+void mtl_arena_rewind(mtl_arena *a, size_t mark);
 void mtl_arena_free(mtl_arena *a);
 #endif

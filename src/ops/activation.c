@@ -14,25 +14,69 @@
 
 typedef enum { ACT_RELU, ACT_SIGMOID, ACT_TANH } act_kind;
 
-static void act_backward(mtl_tape *t, mtl_node *n) {
-    float *dx = mtl__grad(t, n->in[0]);
-    if (!dx) return;
-    const float *y = n->out->data, *dy = n->out->grad;
-    int64_t size = n->out->size;
-    int nt = mtl_threads_for((double)size);
-    switch ((act_kind)n->iarg[0]) {
-    case ACT_RELU: /* y > 0 exactly where x > 0; the derivative at 0 is taken as 0 (PyTorch) */
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (int64_t i = 0; i < size; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+/* Element-wise kernels over one chunk; restrict lets the compiler vectorise them.
+ * fresh: the gradient buffer is new (mtl__grad_fresh), so store instead of adding. */
+#define ACT_CHUNK 16384
+
+static void act_fwd_chunk(act_kind kind, const float *restrict x, float *restrict y, int64_t n) {
+    switch (kind) {
+    case ACT_RELU: /* written so that NaN passes through, as in PyTorch */
+        for (int64_t i = 0; i < n; i++) {
+            float v = x[i];
+            y[i] = v < 0.0f ? 0.0f : v;
+        }
         break;
     case ACT_SIGMOID:
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (int64_t i = 0; i < size; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+        for (int64_t i = 0; i < n; i++) y[i] = mtl__sigmoid1(x[i]);
         break;
     case ACT_TANH:
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (int64_t i = 0; i < size; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+        for (int64_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
         break;
+    }
+}
+
+static void act_bwd_chunk(act_kind kind, bool fresh, float *restrict dx, const float *restrict y,
+                          const float *restrict dy, int64_t n) {
+    switch (kind) {
+    case ACT_RELU: /* y > 0 exactly where x > 0; the derivative at 0 is taken as 0 (PyTorch).
+                    * dy is loaded before the test: a select, not a (mispredicted) branch */
+        if (fresh)
+            for (int64_t i = 0; i < n; i++) {
+                float d = dy[i];
+                dx[i] = y[i] > 0.0f ? d : 0.0f;
+            }
+        else
+            for (int64_t i = 0; i < n; i++) {
+                float d = dy[i];
+                dx[i] += y[i] > 0.0f ? d : 0.0f;
+            }
+        break;
+    case ACT_SIGMOID:
+        if (fresh)
+            for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+        else
+            for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case ACT_TANH:
+        if (fresh)
+            for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        else
+            for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    }
+}
+
+static void act_backward(mtl_tape *t, mtl_node *n) {
+    bool fresh;
+    float *dx = mtl__grad_fresh(t, n->in[0], &fresh);
+    if (!dx) return;
+    const float *y = n->out->data, *dy = n->out->grad;
+    int64_t size = n->out->size, chunks = (size + ACT_CHUNK - 1) / ACT_CHUNK;
+    act_kind kind = (act_kind)n->iarg[0];
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)size))
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t lo = c * ACT_CHUNK, len = size - lo < ACT_CHUNK ? size - lo : ACT_CHUNK;
+        act_bwd_chunk(kind, fresh, dx + lo, y + lo, dy + lo, len);
     }
 }
 
@@ -42,20 +86,12 @@ static mtl_tensor *activation(mtl_tape *t, const char *op, act_kind kind, mtl_te
     if (!y) return NULL;
     const float *xd = x->data;
     float *yd = y->data;
-    int64_t size = x->size;
-    switch (kind) {
-    case ACT_RELU: /* written so that NaN passes through, as in PyTorch */
-#pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)size))
-        for (int64_t i = 0; i < size; i++) yd[i] = xd[i] < 0.0f ? 0.0f : xd[i];
-        break;
-    case ACT_SIGMOID:
-#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(EXP_COST * size))
-        for (int64_t i = 0; i < size; i++) yd[i] = mtl__sigmoid1(xd[i]);
-        break;
-    case ACT_TANH:
-#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(EXP_COST * size))
-        for (int64_t i = 0; i < size; i++) yd[i] = tanhf(xd[i]);
-        break;
+    int64_t size = x->size, chunks = (size + ACT_CHUNK - 1) / ACT_CHUNK;
+    double cost = kind == ACT_RELU ? 1.0 : EXP_COST;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(cost * size))
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t lo = c * ACT_CHUNK, len = size - lo < ACT_CHUNK ? size - lo : ACT_CHUNK;
+        act_fwd_chunk(kind, xd + lo, yd + lo, len);
     }
     mtl_node *n = mtl__record(t, op, act_backward, y, 1, (mtl_tensor *[]){x});
     if (n) n->iarg[0] = kind;

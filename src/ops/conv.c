@@ -10,13 +10,18 @@
  * single-threaded GEMM with its own col buffer from the tape's arenas; dW is
  * accumulated in one buffer per thread and the buffers are added in thread order, so
  * results are deterministic for a given thread count. With fewer samples than
- * threads the batch loop stays serial and the GEMMs themselves run in parallel. */
+ * threads the batch loop stays serial and the GEMMs themselves run in parallel.
+ *
+ * Stride 1 with pad <= K-1 and K <= 7 (every MTAGN convolution) takes the direct
+ * kernels of conv_fast.c instead when the CPU has them: no im2col, no col2im; the
+ * input gradient is the forward kernel run on dy with the flipped kernel. */
 #include <limits.h>
 #include <omp.h>
 #include <string.h>
 
 #include "autograd/tape_internal.h"
 #include "core/blas.h"
+#include "ops/conv_fast.h"
 
 typedef struct {
     int N, Cin, L, Cout, K, stride, pad, Lout;
@@ -98,6 +103,108 @@ static int batch_threads(const conv_geom *g) {
     return g->N >= nt ? nt : 0;
 }
 
+/* ---- direct kernels (stride 1) --------------------------------------------------- */
+
+static bool use_fast(const conv_geom *g) {
+    return g->stride == 1 && g->pad <= g->K - 1 && g->K <= MTL_CONV_FAST_KMAX && mtl__conv_fast_available();
+}
+
+/* rows of x ([C, L]) with `pad` zeros on each side: [C, L + 2 pad] */
+static void pad_rows(const float *x, int C, int L, int pad, float *xp) {
+    int Lp = L + 2 * pad;
+    for (int c = 0; c < C; c++) {
+        float *r = xp + (size_t)c * Lp;
+        memset(r, 0, (size_t)pad * sizeof *r);
+        memcpy(r + pad, x + (size_t)c * L, (size_t)L * sizeof *r);
+        memset(r + pad + L, 0, (size_t)pad * sizeof *r);
+    }
+}
+
+/* y = conv(x) + b over the batch; buf: Cin*(L+2pad) floats per thread when pad > 0 */
+static void fast_forward(const conv_geom *g, const float *x, const float *w, const float *b, float *y, float *buf,
+                         int nt) {
+    size_t xs = (size_t)g->Cin * g->L, ys = (size_t)g->Cout * g->Lout, ps = (size_t)g->Cin * (g->L + 2 * g->pad);
+    int ldx = g->L + 2 * g->pad;
+    if (nt > 1 && g->N >= nt) {
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int i = 0; i < g->N; i++) {
+            const float *xp = x + i * xs;
+            if (g->pad) {
+                float *p = buf + omp_get_thread_num() * ps;
+                pad_rows(xp, g->Cin, g->L, g->pad, p);
+                xp = p;
+            }
+            mtl__conv_fast_fwd(xp, ldx, w, g->Cin, g->K, 0, g->Cout, b, false, y + i * ys, g->Lout, g->Lout);
+        }
+        return;
+    }
+    /* small batch (inference): threads split the output channels of each sample */
+    int blocks = (g->Cout + MTL_CONV_FAST_OB - 1) / MTL_CONV_FAST_OB;
+    for (int i = 0; i < g->N; i++) {
+        const float *xp = x + i * xs;
+        if (g->pad) {
+            pad_rows(xp, g->Cin, g->L, g->pad, buf);
+            xp = buf;
+        }
+#pragma omp parallel for schedule(static) num_threads(nt < blocks ? nt : blocks)
+        for (int q = 0; q < blocks; q++) {
+            int o0 = q * MTL_CONV_FAST_OB, o1 = o0 + MTL_CONV_FAST_OB < g->Cout ? o0 + MTL_CONV_FAST_OB : g->Cout;
+            mtl__conv_fast_fwd(xp, ldx, w, g->Cin, g->K, o0, o1, b, false, y + i * ys, g->Lout, g->Lout);
+        }
+    }
+}
+
+/* dx += conv^T(dy) (dx = when dx_fresh), dw += sum_n dy x^T and db += sum of dy (any of
+ * dx, dw, db may be NULL; db only with dw). Threads take contiguous ranges of samples;
+ * their dw/db partials are added in thread order. */
+static void fast_backward(mtl_tape *t, const conv_geom *g, const float *x, const float *w, const float *dy,
+                          float *dx, bool dx_fresh, float *dw, float *db) {
+    const int Cin = g->Cin, Cout = g->Cout, K = g->K, L = g->L, Lout = g->Lout, N = g->N;
+    const int pad2 = K - 1 - g->pad, ldd = Lout + 2 * pad2;
+    size_t xs = (size_t)Cin * L, ys = (size_t)Cout * Lout, ws = (size_t)Cout * Cin * K;
+    size_t dps = pad2 && dx ? (size_t)Cout * ldd : 0, ps = ws + (db ? (size_t)Cout : 0);
+    int nt = mtl_threads_for(2.0 * N * Cout * (double)g->rows * Lout);
+    if (N < nt) nt = 1;
+    float *wf = NULL, *part = NULL, *dpb = NULL;
+    if (dx) { /* the input gradient convolves dy with wf[c][o][k] = w[o][c][K-1-k] */
+        if (!(wf = mtl__scratch(t, ws * sizeof *wf))) return;
+        for (int o = 0; o < Cout; o++)
+            for (int c = 0; c < Cin; c++)
+                for (int k = 0; k < K; k++)
+                    wf[((size_t)c * Cout + o) * K + k] = w[((size_t)o * Cin + c) * K + K - 1 - k];
+    }
+    if (dw) { /* per thread: dw partial, then db partial */
+        if (!(part = mtl__scratch(t, (size_t)nt * ps * sizeof *part))) return;
+        memset(part, 0, (size_t)nt * ps * sizeof *part);
+    }
+    if (dps && !(dpb = mtl__scratch(t, (size_t)nt * dps * sizeof *dpb))) return;
+#pragma omp parallel num_threads(nt)
+    {
+        int tid = omp_get_thread_num(), np = omp_get_num_threads();
+        int n0 = (int)((int64_t)N * tid / np), n1 = (int)((int64_t)N * (tid + 1) / np);
+        if (dw && n1 > n0) {
+            float *pw = part + tid * ps;
+            mtl__conv_fast_dw(x + n0 * xs, L, g->pad, dy + n0 * ys, Lout, Lout, n1 - n0, Cout, Cin, K, pw,
+                              db ? pw + ws : NULL);
+        }
+        for (int i = n0; dx && i < n1; i++) {
+            const float *dp = dy + i * ys;
+            if (dps) {
+                pad_rows(dp, Cout, Lout, pad2, dpb + tid * dps);
+                dp = dpb + tid * dps;
+            }
+            mtl__conv_fast_fwd(dp, ldd, wf, Cout, K, 0, Cin, NULL, !dx_fresh, dx + i * xs, L, L);
+        }
+    }
+    if (dw)
+        for (size_t e = 0; e < ps; e++) {
+            float s = 0.0f;
+            for (int p = 0; p < nt; p++) s += part[(size_t)p * ps + e];
+            if (e < ws) dw[e] += s;
+            else db[e - ws] += s;
+        }
+}
+
 /* ---- forward ------------------------------------------------------------------ */
 
 static void conv_forward_sample(const conv_geom *g, const float *x, const float *w, const float *b, float *col,
@@ -163,10 +270,22 @@ static void conv1d_backward(mtl_tape *t, mtl_node *n) {
     mtl_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
     conv_geom g = geom_of(x, w, (int)n->iarg[0], (int)n->iarg[1]);
     const float *dy = n->out->grad;
-    float *dx = mtl__grad(t, x), *dw = mtl__grad(t, w), *db = b ? mtl__grad(t, b) : NULL;
+    bool fresh, fast = use_fast(&g);
+    float *dx = mtl__grad_fresh(t, x, &fresh), *dw = mtl__grad(t, w), *db = b ? mtl__grad(t, b) : NULL;
+    /* only the direct kernels store a fresh dx; x may also be w (or b) and share its buffer */
+    if (fresh && (!fast || dx == dw || dx == db)) {
+        memset(dx, 0, (size_t)x->size * sizeof *dx);
+        fresh = false;
+    }
     size_t xs = (size_t)g.Cin * g.L, ys = (size_t)g.Cout * g.Lout, cs = (size_t)g.rows * g.Lout;
     size_t ws = (size_t)g.Cout * g.rows;
 
+    size_t mark = mtl__scratch_mark(t); /* the buffers below live for this call only */
+    if (fast && dw && g.Cin > 0) { /* the bias gradient comes with the weight gradient */
+        fast_backward(t, &g, x->data, w->data, dy, dx, fresh, dw, db);
+        mtl__scratch_release(t, mark);
+        return;
+    }
     if (db) {
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)g.N * g.Cout * g.Lout))
         for (int o = 0; o < g.Cout; o++) {
@@ -176,6 +295,11 @@ static void conv1d_backward(mtl_tape *t, mtl_node *n) {
         }
     }
     if (!dx && !dw) return;
+    if (fast) {
+        fast_backward(t, &g, x->data, w->data, dy, dx, fresh, NULL, NULL);
+        mtl__scratch_release(t, mark);
+        return;
+    }
 
     /* nt threads over the batch, each with its own buffers: col, dcol and a zeroed dW
      * partial (never dw itself: dw may be the same memory as dx when x and w are one
@@ -201,7 +325,10 @@ static void conv1d_backward(mtl_tape *t, mtl_node *n) {
                                  dcol ? dcol + tid * cs : NULL, false);
         }
     }
-    if (!dw) return;
+    if (!dw) {
+        mtl__scratch_release(t, mark);
+        return;
+    }
     /* combine the partials in thread order: deterministic for a given thread count */
     bool tr = dw_transposed(&g);
     for (int o = 0; o < g.Cout; o++)
@@ -211,6 +338,7 @@ static void conv1d_backward(mtl_tape *t, mtl_node *n) {
             for (int p = 0; p < bufs; p++) s += part[(size_t)p * ws + at];
             dw[(size_t)o * g.rows + r] += s;
         }
+    mtl__scratch_release(t, mark);
 }
 
 mtl_tensor *mtl_conv1d(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int stride, int pad) {
@@ -241,10 +369,17 @@ mtl_tensor *mtl_conv1d(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b,
     if (!y) return NULL;
 
     size_t xs = (size_t)g.Cin * g.L, ys = (size_t)g.Cout * g.Lout, cs = (size_t)g.rows * g.Lout;
+    const float *bd = b ? b->data : NULL;
+    if (use_fast(&g) && g.N > 0) {
+        int nt = mtl_threads_for(2.0 * g.N * g.Cout * (double)g.rows * g.Lout);
+        float *buf = NULL;
+        if (g.pad && !(buf = mtl__alloc(t, (size_t)nt * g.Cin * (g.L + 2 * g.pad) * sizeof *buf))) return NULL;
+        fast_forward(&g, x->data, w->data, bd, y->data, buf, nt);
+        goto record;
+    }
     int nt = batch_threads(&g);
     float *col = NULL;
     if (!g.direct && g.N > 0 && !(col = mtl__alloc(t, (size_t)(nt ? nt : 1) * cs * sizeof *col))) return NULL;
-    const float *bd = b ? b->data : NULL;
     if (nt <= 1) {
         for (int i = 0; i < g.N; i++)
             conv_forward_sample(&g, x->data + i * xs, w->data, bd, col, y->data + i * ys, nt == 0);
@@ -255,6 +390,7 @@ mtl_tensor *mtl_conv1d(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b,
                                 y->data + i * ys, false);
     }
 
+record:;
     mtl_node *n = mtl__record(t, "conv1d", conv1d_backward, y, 3, (mtl_tensor *[]){x, w, b});
     if (n) {
         n->iarg[0] = stride;

@@ -346,6 +346,15 @@ static void reduce_backward(mtl_tape *t, mtl_node *n) {
     const float *dy = n->out->grad;
     float w = mean && len > 0 ? 1.0f / (float)len : 1.0f; /* with len 0, x has no elements */
     int64_t rows = outer * len;
+    if (inner == 1) { /* over the last axis (e.g. mean over length): one broadcast value per run of len */
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)rows))
+        for (int64_t o = 0; o < outer; o++) {
+            float g = mean ? dy[o] * w : dy[o];
+            float *restrict d = dx + o * len;
+            for (int64_t k = 0; k < len; k++) d[k] += g;
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)rows * inner))
     for (int64_t r = 0; r < rows; r++) {
         const float *g = dy + (r / len) * inner;

@@ -7,6 +7,8 @@
 
 #include "autograd/tape_internal.h"
 #include "core/blas.h"
+#include "ops/conv_fast.h"
+#include "ops/fused.h"
 
 /* ---- batchnorm ----------------------------------------------------------------
  * x is [N,C,L] (L = 1 for [N,C]). Work is split over blocks of channels: channels
@@ -22,10 +24,7 @@
 #define BN_NARROW 32 /* floats per row of a narrow block */
 #define BN_ACC 16    /* partial sums per run (wide) */
 
-typedef struct {
-    double *mean;   /* [C] statistics used to normalise (batch or running) */
-    double *invstd; /* [C] 1 / sqrt(var + eps) */
-} bn_saved;
+typedef mtl__bn_stats bn_saved;
 
 static int bn_block(int C, int L) {
     if (L >= BN_WIDE || L <= 0) return 1;
@@ -33,8 +32,10 @@ static int bn_block(int C, int L) {
     return cb < C ? cb : (C > 0 ? C : 1);
 }
 
-/* wide: sums of d = r[l] - k and d^2 over a run, with BN_ACC partial sums */
+/* wide: sums of d = r[l] - k and d^2 over a run, with BN_ACC partial sums (the AVX-512
+ * version in conv_fast.c gives the same bits) */
 static void run_sums(const float *r, int L, double k, double *sum, double *sq) {
+    if (mtl__bn_run_sums(r, L, k, sum, sq)) return;
     double a[BN_ACC] = {0}, b[BN_ACC] = {0};
     int l = 0;
     for (; l + BN_ACC <= L; l += BN_ACC)
@@ -53,6 +54,7 @@ static void run_sums(const float *r, int L, double k, double *sum, double *sq) {
 
 /* wide: sums of dy and of dy (x - m) over a run */
 static void run_dsums(const float *dy, const float *x, int L, double m, double *sdy, double *sdyx) {
+    if (mtl__bn_run_dsums(dy, x, L, m, sdy, sdyx)) return;
     double a[BN_ACC] = {0}, b[BN_ACC] = {0};
     int l = 0;
     for (; l + BN_ACC <= L; l += BN_ACC)
@@ -102,16 +104,27 @@ static void bn_stats(const float *x, int N, int C, int L, int c0, int cb, double
 }
 
 /* y = (x - mean) * scale + shift for channels [c0, c0+cb), scale = gamma * invstd */
+/* one run: o = (r - m) sc + sh, then relu (NaN passes, as mtl_relu) */
+static void norm_run(const float *restrict r, float *restrict o, int L, float m, float sc, float sh, bool relu) {
+    if (relu)
+        for (int l = 0; l < L; l++) {
+            float v = (r[l] - m) * sc + sh;
+            o[l] = v < 0.0f ? 0.0f : v;
+        }
+    else
+        for (int l = 0; l < L; l++) o[l] = (r[l] - m) * sc + sh;
+}
+
+/* a clone for AVX-512 (wider vectors for this memory pass), chosen when the library loads */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target_clones("avx512f", "default")))
+#endif
 static void bn_normalise(const float *x, float *y, int N, int C, int L, int c0, int cb, const double *mean,
-                         const double *invstd, const float *gamma, const float *beta) {
+                         const double *invstd, const float *gamma, const float *beta, bool relu) {
     size_t stride = (size_t)C * L, off0 = (size_t)c0 * L;
     if (L >= BN_WIDE) {
         float m = (float)mean[c0], sc = (float)(invstd[c0] * (gamma ? gamma[c0] : 1.0f)), sh = beta ? beta[c0] : 0.0f;
-        for (int i = 0; i < N; i++) {
-            const float *r = x + off0 + i * stride;
-            float *o = y + off0 + i * stride;
-            for (int l = 0; l < L; l++) o[l] = (r[l] - m) * sc + sh;
-        }
+        for (int i = 0; i < N; i++) norm_run(x + off0 + i * stride, y + off0 + i * stride, L, m, sc, sh, relu);
         return;
     }
     int W = cb * L;
@@ -126,6 +139,8 @@ static void bn_normalise(const float *x, float *y, int N, int C, int L, int c0, 
         const float *r = x + off0 + i * stride;
         float *o = y + off0 + i * stride;
         for (int j = 0; j < W; j++) o[j] = (r[j] - m[j]) * sc[j] + sh[j];
+        if (relu)
+            for (int j = 0; j < W; j++) o[j] = o[j] < 0.0f ? 0.0f : o[j];
     }
 }
 
@@ -155,15 +170,23 @@ static void bn_grad_sums(const float *x, const float *dy, int N, int C, int L, i
     }
 }
 
-/* dx += ka dy + kb (x - m) + kc, per channel of the block */
+/* one run of dx (+)= ka dy + kb (x - m) + kc (fresh: store) */
+static void dx_run(const float *restrict r, const float *restrict d, float *restrict o, int L, float m, float ka,
+                   float kb, float kc, bool fresh) {
+    if (fresh)
+        for (int l = 0; l < L; l++) o[l] = ka * d[l] + kb * (r[l] - m) + kc;
+    else
+        for (int l = 0; l < L; l++) o[l] += ka * d[l] + kb * (r[l] - m) + kc;
+}
+
+/* dx (+)= ka dy + kb (x - m) + kc, per channel of the block (fresh: store) */
 static void bn_dx(const float *x, const float *dy, float *dx, int N, int C, int L, int c0, int cb, const float *m,
-                  const float *ka, const float *kb, const float *kc) {
+                  const float *ka, const float *kb, const float *kc, bool fresh) {
     size_t stride = (size_t)C * L, off0 = (size_t)c0 * L;
     if (L >= BN_WIDE) {
         for (int i = 0; i < N; i++) {
-            const float *r = x + off0 + i * stride, *d = dy + off0 + i * stride;
-            float *o = dx + off0 + i * stride;
-            for (int l = 0; l < L; l++) o[l] += ka[0] * d[l] + kb[0] * (r[l] - m[0]) + kc[0];
+            size_t at = off0 + i * stride;
+            dx_run(x + at, dy + at, dx + at, L, m[0], ka[0], kb[0], kc[0], fresh);
         }
         return;
     }
@@ -173,7 +196,18 @@ static void bn_dx(const float *x, const float *dy, float *dx, int N, int C, int 
     for (int i = 0; i < N; i++) {
         const float *r = x + off0 + i * stride, *d = dy + off0 + i * stride;
         float *o = dx + off0 + i * stride;
-        for (int j = 0; j < W; j++) o[j] += pa[j] * d[j] + pb[j] * (r[j] - pm[j]) + pc[j];
+        for (int j = 0; j < W; j++) {
+            float v = pa[j] * d[j] + pb[j] * (r[j] - pm[j]) + pc[j];
+            o[j] = fresh ? v : o[j] + v;
+        }
+    }
+}
+
+/* fused relu: the gradient reaching the normalisation, dy where y > 0 (a select, vectorised) */
+static void relu_mask(const float *restrict y, const float *restrict dy, float *restrict out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float d = dy[i];
+        out[i] = y[i] > 0.0f ? d : 0.0f;
     }
 }
 
@@ -183,8 +217,23 @@ static void batchnorm_backward(mtl_tape *t, mtl_node *n) {
     bool training = n->iarg[3] != 0;
     const bn_saved *sv = n->saved;
     const float *dy = n->out->grad, *g = gamma ? gamma->data : NULL;
-    float *dx = mtl__grad(t, x), *dg = gamma ? mtl__grad(t, gamma) : NULL, *db = beta ? mtl__grad(t, beta) : NULL;
+    bool fresh;
+    float *dx = mtl__grad_fresh(t, x, &fresh), *dg = gamma ? mtl__grad(t, gamma) : NULL;
+    float *db = beta ? mtl__grad(t, beta) : NULL;
     if (!dx && !dg && !db) return;
+    size_t mark = mtl__scratch_mark(t);
+    if (n->iarg[4]) { /* fused relu: mask dy once into scratch, then the plain backward */
+        int64_t sz = n->out->size, chunk = 16384, chunks = (sz + chunk - 1) / chunk;
+        float *dm = mtl__scratch(t, (size_t)(sz ? sz : 1) * sizeof *dm);
+        if (!dm) return;
+        const float *y = n->out->data;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)sz))
+        for (int64_t k = 0; k < chunks; k++) {
+            int64_t lo = k * chunk, len = sz - lo < chunk ? sz - lo : chunk;
+            relu_mask(y + lo, dy + lo, dm + lo, len);
+        }
+        dy = dm;
+    }
     double cnt = (double)N * L;
     int cb = bn_block(C, L);
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for(4.0 * N * C * L))
@@ -207,8 +256,9 @@ static void batchnorm_backward(mtl_tape *t, mtl_node *n) {
             kb[c] = training ? (float)(-a * is * is * sdyx[c] / cnt) : 0.0f;
             kc[c] = training ? (float)(-a * sdy[c] / cnt) : 0.0f;
         }
-        bn_dx(x->data, dy, dx, N, C, L, c0, nb, m, ka, kb, kc);
+        bn_dx(x->data, dy, dx, N, C, L, c0, nb, m, ka, kb, kc, fresh);
     }
+    mtl__scratch_release(t, mark);
 }
 
 static bool bn_vec_ok(mtl_tape *t, const mtl_tensor *v, int C, const char *what) {
@@ -219,8 +269,9 @@ static bool bn_vec_ok(mtl_tape *t, const mtl_tensor *v, int C, const char *what)
     return false;
 }
 
-mtl_tensor *mtl_batchnorm(mtl_tape *t, mtl_tensor *x, mtl_tensor *gamma, mtl_tensor *beta,
-                          mtl_tensor *running_mean, mtl_tensor *running_var, float momentum, float eps) {
+mtl_tensor *mtl__bn_forward(mtl_tape *t, mtl_tensor *x, mtl_tensor *gamma, mtl_tensor *beta,
+                            mtl_tensor *running_mean, mtl_tensor *running_var, float momentum, float eps, bool relu,
+                            const double *batch_stats, mtl__bn_stats **stats_out) {
     if (!mtl__inputs_ok(t, "batchnorm", 3, x, running_mean, running_var)) return NULL;
     if ((gamma == NULL) != (beta == NULL))
         return mtl__fail(t, MTL_ERR_ARG, "batchnorm: gamma and beta must both be given or both be NULL (got %s NULL)",
@@ -253,19 +304,19 @@ mtl_tensor *mtl_batchnorm(mtl_tape *t, mtl_tensor *x, mtl_tensor *gamma, mtl_ten
     sv->mean = stats;
     sv->invstd = stats + C;
     double *var = stats + 2 * C;
-    if (!training)
+    if (!training || batch_stats)
         for (int c = 0; c < C; c++) {
-            sv->mean[c] = running_mean->data[c];
-            var[c] = running_var->data[c];
+            sv->mean[c] = training ? batch_stats[c] : running_mean->data[c];
+            var[c] = training ? batch_stats[C + c] : running_var->data[c];
         }
     const float *g = gamma ? gamma->data : NULL, *b = beta ? beta->data : NULL;
     int cb = bn_block(C, L);
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for(4.0 * N * C * L))
     for (int c0 = 0; c0 < C; c0 += cb) {
         int nb = C - c0 < cb ? C - c0 : cb;
-        if (training) bn_stats(x->data, N, C, L, c0, nb, sv->mean, var);
+        if (training && !batch_stats) bn_stats(x->data, N, C, L, c0, nb, sv->mean, var);
         for (int c = c0; c < c0 + nb; c++) sv->invstd[c] = 1.0 / sqrt(var[c] + (double)eps);
-        bn_normalise(x->data, y->data, N, C, L, c0, nb, sv->mean, sv->invstd, g, b);
+        bn_normalise(x->data, y->data, N, C, L, c0, nb, sv->mean, sv->invstd, g, b, relu);
     }
     if (training) { /* running statistics: buffers, never differentiated */
         double mom = momentum, unbias = (double)cnt / (double)(cnt - 1);
@@ -274,15 +325,38 @@ mtl_tensor *mtl_batchnorm(mtl_tape *t, mtl_tensor *x, mtl_tensor *gamma, mtl_ten
             running_var->data[c] = (float)((1.0 - mom) * running_var->data[c] + mom * var[c] * unbias);
         }
     }
-    mtl_node *n = mtl__record(t, "batchnorm", batchnorm_backward, y, 3, (mtl_tensor *[]){x, gamma, beta});
+    *stats_out = sv;
+    return y;
+}
+
+static mtl_tensor *batchnorm_op(mtl_tape *t, mtl_tensor *x, mtl_tensor *gamma, mtl_tensor *beta,
+                                mtl_tensor *running_mean, mtl_tensor *running_var, float momentum, float eps,
+                                bool relu) {
+    bn_saved *sv;
+    mtl_tensor *y = mtl__bn_forward(t, x, gamma, beta, running_mean, running_var, momentum, eps, relu, NULL, &sv);
+    if (!y) return NULL;
+    int N = x->shape[0], C = x->shape[1], L = x->ndim == 3 ? x->shape[2] : 1;
+    mtl_node *n = mtl__record(t, relu ? "batchnorm_relu" : "batchnorm", batchnorm_backward, y, 3,
+                              (mtl_tensor *[]){x, gamma, beta});
     if (n) {
         n->saved = sv;
         n->iarg[0] = N;
         n->iarg[1] = C;
         n->iarg[2] = L;
-        n->iarg[3] = training;
+        n->iarg[3] = mtl_tape_training(t);
+        n->iarg[4] = relu;
     }
     return y;
+}
+
+mtl_tensor *mtl_batchnorm(mtl_tape *t, mtl_tensor *x, mtl_tensor *gamma, mtl_tensor *beta,
+                          mtl_tensor *running_mean, mtl_tensor *running_var, float momentum, float eps) {
+    return batchnorm_op(t, x, gamma, beta, running_mean, running_var, momentum, eps, false);
+}
+
+mtl_tensor *mtl_batchnorm_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *gamma, mtl_tensor *beta,
+                               mtl_tensor *running_mean, mtl_tensor *running_var, float momentum, float eps) {
+    return batchnorm_op(t, x, gamma, beta, running_mean, running_var, momentum, eps, true);
 }
 
 /* ---- dropout -------------------------------------------------------------------

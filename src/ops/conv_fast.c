@@ -1,0 +1,372 @@
+/* Direct stride-1 convolution kernels with AVX-512 register blocking.
+ *
+ * At MTAGN's shapes (16-128 channels, kernels 1-7, lengths 128-2048) im2col + a
+ * BLAS GEMM spends as much time building, packing and scattering buffers as in the
+ * multiply itself; these kernels read the input rows in place instead:
+ *  - forward: a block of 8 output rows x 32 output positions lives in 16 vector
+ *    registers; each (input channel, tap) adds one broadcast weight times one
+ *    (shifted, unaligned) load of the input row. The input gradient is the same
+ *    kernel run on dy with the flipped, transposed weights.
+ *  - weight gradient: for a block of 4 output rows x (channels, taps) the products
+ *    dy[o, j] x[c, j + k - pad] accumulate in vector registers over j and a group of
+ *    samples, and are reduced once; the bias gradient rides along.
+ * Everything is compiled for AVX-512F through function attributes and chosen at run
+ * time, so the library runs on any x86-64 (and elsewhere) and the sanitizer build
+ * tests the same kernels. Sums run in a fixed order: results do not depend on
+ * threads. */
+#include "ops/conv_fast.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_AVX512_KERNELS 1
+#include <immintrin.h>
+#define TGT __attribute__((target("avx512f")))
+#define INL static inline __attribute__((always_inline)) TGT
+#else
+#define HAVE_AVX512_KERNELS 0
+#endif
+
+bool mtl__conv_fast_available(void) {
+#if HAVE_AVX512_KERNELS
+    /* -1: not checked yet; atomic: the first call may come from inside a parallel region */
+    static _Atomic int state = -1;
+    int s = atomic_load_explicit(&state, memory_order_relaxed);
+    if (s < 0) {
+        const char *env = getenv("MTL_CONV_FAST");
+        __builtin_cpu_init();
+        s = __builtin_cpu_supports("avx512f") && !(env && !strcmp(env, "0"));
+        atomic_store_explicit(&state, s, memory_order_relaxed);
+    }
+    return s == 1;
+#else
+    return false;
+#endif
+}
+
+#if HAVE_AVX512_KERNELS
+
+#define OB MTL_CONV_FAST_OB
+#define TILE 32 /* output positions per forward block: two vectors */
+
+static __mmask16 tail_mask(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
+
+/* ob rows (a constant after inlining) x one tile of up to 32 positions (masks m0, m1) */
+INL void fwd_block(const float *xp, int ldx, const float *w, int Cin, int K, int ob, const float *bias, bool acc,
+                   float *y, int ldy, int j0, __mmask16 m0, __mmask16 m1) {
+    __m512 a0[OB], a1[OB];
+    size_t ws = (size_t)Cin * K;
+    for (int r = 0; r < ob; r++) {
+        if (acc) {
+            a0[r] = _mm512_maskz_loadu_ps(m0, y + (size_t)r * ldy + j0);
+            a1[r] = _mm512_maskz_loadu_ps(m1, y + (size_t)r * ldy + j0 + 16);
+        } else {
+            a0[r] = a1[r] = _mm512_set1_ps(bias ? bias[r] : 0.0f);
+        }
+    }
+    for (int c = 0; c < Cin; c++) {
+        const float *xr = xp + (size_t)c * ldx + j0, *wc = w + (size_t)c * K;
+        for (int k = 0; k < K; k++) {
+            __m512 x0 = _mm512_maskz_loadu_ps(m0, xr + k), x1 = _mm512_maskz_loadu_ps(m1, xr + k + 16);
+            for (int r = 0; r < ob; r++) {
+                __m512 wv = _mm512_set1_ps(wc[(size_t)r * ws + k]);
+                a0[r] = _mm512_fmadd_ps(wv, x0, a0[r]);
+                a1[r] = _mm512_fmadd_ps(wv, x1, a1[r]);
+            }
+        }
+    }
+    for (int r = 0; r < ob; r++) {
+        _mm512_mask_storeu_ps(y + (size_t)r * ldy + j0, m0, a0[r]);
+        _mm512_mask_storeu_ps(y + (size_t)r * ldy + j0 + 16, m1, a1[r]);
+    }
+}
+
+/* full tiles unmasked (a mask of all ones is a constant here), then the tail */
+INL void fwd_rows(const float *xp, int ldx, const float *w, int Cin, int K, int ob, const float *bias, bool acc,
+                  float *y, int ldy, int j0, int Lout) {
+    if (Lout - j0 >= TILE) fwd_block(xp, ldx, w, Cin, K, ob, bias, acc, y, ldy, j0, 0xFFFF, 0xFFFF);
+    else fwd_block(xp, ldx, w, Cin, K, ob, bias, acc, y, ldy, j0, tail_mask(Lout - j0), tail_mask(Lout - j0 - 16));
+}
+
+TGT static void fwd_all(const float *xp, int ldx, const float *w, int Cin, int K, int o0, int o1, const float *bias,
+                        bool acc, float *y, int ldy, int Lout) {
+    size_t ws = (size_t)Cin * K;
+    /* tiles outermost: a tile of the input (Cin x (32 + K - 1) floats) stays in L1 for all rows */
+    for (int j0 = 0; j0 < Lout; j0 += TILE) {
+        int o = o0;
+        for (; o + OB <= o1; o += OB)
+            fwd_rows(xp, ldx, w + o * ws, Cin, K, OB, bias ? bias + o : NULL, acc, y + (size_t)o * ldy, ldy, j0, Lout);
+        for (; o < o1; o++)
+            fwd_rows(xp, ldx, w + o * ws, Cin, K, 1, bias ? bias + o : NULL, acc, y + (size_t)o * ldy, ldy, j0, Lout);
+    }
+}
+
+/* ---- weight gradient ----------------------------------------------------------
+ * x is read in place (no padded copy): output j, tap k reads x[c, j + k - pad], and
+ * the few steps that touch the padding load with a mask. A block accumulates over a
+ * group of samples before its one horizontal reduction, so short rows (L = 128) do
+ * not pay a reduction per sample. */
+
+#define DW_OB 4
+#define DW_ACC 8 /* cb * K <= DW_ACC */
+
+typedef struct {
+    const float *x, *dy; /* sample n0's rows */
+    size_t xs, ys;       /* sample strides */
+    int ns;              /* samples in the group */
+    int L, Lout, ldy, pad, Cin;
+} dw_args;
+
+/* one step of 16 output positions at j; edge: mask the loads outside [0, L) / [0, Lout) */
+INL void dw_step(const float *xb, const float *db, const dw_args *a, int k0, int KB, int ob, int cb, int j, bool edge,
+                 bool with_b, __m512 acc[DW_OB][DW_ACC], __m512 bacc[DW_OB]) {
+    __m512 d[DW_OB];
+    __mmask16 md = edge ? tail_mask(a->Lout - j) : 0xFFFF;
+    for (int r = 0; r < ob; r++) {
+        const float *dr = db + (size_t)r * a->ldy + j;
+        d[r] = edge ? _mm512_maskz_loadu_ps(md, dr) : _mm512_loadu_ps(dr);
+        if (with_b) bacc[r] = _mm512_add_ps(bacc[r], d[r]);
+    }
+    for (int q = 0; q < cb; q++)
+        for (int kk = 0; kk < KB; kk++) {
+            int p = j + k0 + kk - a->pad; /* input position of lane 0 */
+            const float *xr = xb + (size_t)q * a->L + p;
+            __m512 xv;
+            if (edge) {
+                int lo = p < 0 ? -p : 0, hi = a->L - p < 16 ? a->L - p : 16;
+                __mmask16 m = (__mmask16)(tail_mask(hi) & ~tail_mask(lo) & md);
+                xv = _mm512_maskz_loadu_ps(m, xr);
+            } else {
+                xv = _mm512_loadu_ps(xr);
+            }
+            for (int r = 0; r < ob; r++) acc[r][q * KB + kk] = _mm512_fmadd_ps(d[r], xv, acc[r][q * KB + kk]);
+        }
+}
+
+/* rows [o, o+ob) x channels [c, c+cb) x taps [k0, k0+KB) over the group's samples; K, k0,
+ * KB, ob, cb, with_b are constants after inlining (at most 24 accumulators: no spills).
+ * with_b: also the bias gradient (sum of the dy rows). */
+INL void dw_block(const dw_args *a, int K, int k0, int KB, int ob, int cb, bool with_b, float *dw, float *dbias, int o,
+                  int c) {
+    __m512 acc[DW_OB][DW_ACC], bacc[DW_OB];
+    for (int r = 0; r < ob; r++) {
+        bacc[r] = _mm512_setzero_ps();
+        for (int i = 0; i < cb * KB; i++) acc[r][i] = _mm512_setzero_ps();
+    }
+    /* steps j in [j_lo, j_hi] read no padding and no tail */
+    int j_lo = (a->pad + 15) / 16 * 16, j_hi = a->L - (K - 1 - a->pad) - 16, jmax = a->Lout - 16;
+    if (jmax < j_hi) j_hi = jmax;
+    for (int n = 0; n < a->ns; n++) {
+        const float *xb = a->x + n * a->xs + (size_t)c * a->L, *db = a->dy + n * a->ys + (size_t)o * a->ldy;
+        int j = 0;
+        for (; j < a->Lout && j < j_lo; j += 16) dw_step(xb, db, a, k0, KB, ob, cb, j, true, with_b, acc, bacc);
+        for (; j <= j_hi; j += 16) dw_step(xb, db, a, k0, KB, ob, cb, j, false, with_b, acc, bacc);
+        for (; j < a->Lout; j += 16) dw_step(xb, db, a, k0, KB, ob, cb, j, true, with_b, acc, bacc);
+    }
+    for (int r = 0; r < ob; r++) {
+        for (int q = 0; q < cb; q++)
+            for (int kk = 0; kk < KB; kk++)
+                dw[((size_t)(o + r) * a->Cin + c + q) * K + k0 + kk] += _mm512_reduce_add_ps(acc[r][q * KB + kk]);
+        if (with_b) dbias[o + r] += _mm512_reduce_add_ps(bacc[r]);
+    }
+}
+
+/* all taps of rows [o, o+ob) x channels [c, c+cb): taps split in two passes of KA and K-KA */
+INL void dw_taps(const dw_args *a, int K, int KA, int ob, int cb, bool with_b, float *dw, float *dbias, int o, int c) {
+    dw_block(a, K, 0, KA, ob, cb, with_b, dw, dbias, o, c);
+    if (KA < K) dw_block(a, K, KA, K - KA, ob, cb, false, dw, dbias, o, c);
+}
+
+/* CB_ channels per block, taps in passes of KA_: enough accumulators to hide the FMA
+ * latency, few enough to stay in registers */
+#define DW_FN(K_, CB_, KA_)                                                                                   \
+    TGT static void dw_k##K_(const dw_args *a, int Cout, float *dw, float *db) {                             \
+        int o = 0, Cin = a->Cin;                                                                              \
+        for (; o + DW_OB <= Cout; o += DW_OB) {                                                               \
+            int c = 0;                                                                                        \
+            for (; c + CB_ <= Cin; c += CB_) {                                                                \
+                if (c == 0 && db) dw_taps(a, K_, KA_, DW_OB, CB_, true, dw, db, o, c);                        \
+                else dw_taps(a, K_, KA_, DW_OB, CB_, false, dw, db, o, c);                                    \
+            }                                                                                                 \
+            for (; c < Cin; c++) {                                                                            \
+                if (c == 0 && db) dw_taps(a, K_, KA_, DW_OB, 1, true, dw, db, o, c);                          \
+                else dw_taps(a, K_, KA_, DW_OB, 1, false, dw, db, o, c);                                      \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (; o < Cout; o++)                                                                                 \
+            for (int c = 0; c < Cin; c++) {                                                                   \
+                if (c == 0 && db) dw_taps(a, K_, KA_, 1, 1, true, dw, db, o, c);                              \
+                else dw_taps(a, K_, KA_, 1, 1, false, dw, db, o, c);                                          \
+            }                                                                                                 \
+    }
+DW_FN(1, 4, 1)
+DW_FN(2, 3, 2)
+DW_FN(3, 2, 3)
+DW_FN(4, 1, 4)
+DW_FN(5, 1, 5)
+DW_FN(6, 1, 3)
+DW_FN(7, 1, 4)
+
+#endif /* HAVE_AVX512_KERNELS */
+
+void mtl__conv_fast_fwd(const float *xp, int ldx, const float *w, int Cin, int K, int o0, int o1, const float *bias,
+                        bool accumulate, float *y, int ldy, int Lout) {
+#if HAVE_AVX512_KERNELS
+    fwd_all(xp, ldx, w, Cin, K, o0, o1, bias, accumulate, y, ldy, Lout);
+#else
+    (void)xp, (void)ldx, (void)w, (void)Cin, (void)K, (void)o0, (void)o1, (void)bias, (void)accumulate, (void)y;
+    (void)ldy, (void)Lout;
+#endif
+}
+
+void mtl__conv_fast_dw(const float *x, int L, int pad, const float *dy, int ldy, int Lout, int N, int Cout, int Cin,
+                       int K, float *dw, float *db) {
+#if HAVE_AVX512_KERNELS
+    size_t xs = (size_t)Cin * L, ys = (size_t)Cout * ldy;
+    /* samples per group: the group's rows of x and dy stay within about 512 KB (L2) */
+    int group = (int)(131072 / (xs + ys));
+    if (group < 1) group = 1;
+    for (int n0 = 0; n0 < N; n0 += group) {
+        dw_args a = {x + n0 * xs, dy + n0 * ys, xs, ys, N - n0 < group ? N - n0 : group, L, Lout, ldy, pad, Cin};
+        switch (K) {
+        case 1: dw_k1(&a, Cout, dw, db); break;
+        case 2: dw_k2(&a, Cout, dw, db); break;
+        case 3: dw_k3(&a, Cout, dw, db); break;
+        case 4: dw_k4(&a, Cout, dw, db); break;
+        case 5: dw_k5(&a, Cout, dw, db); break;
+        case 6: dw_k6(&a, Cout, dw, db); break;
+        case 7: dw_k7(&a, Cout, dw, db); break;
+        default: break;
+        }
+    }
+#else
+    (void)x, (void)L, (void)pad, (void)dy, (void)ldy, (void)Lout, (void)N, (void)Cout, (void)Cin, (void)K, (void)dw;
+    (void)db;
+#endif
+}
+
+/* ---- batchnorm + relu backward pieces (fused.c) -------------------------------- */
+
+#if HAVE_AVX512_KERNELS
+TGT static void bnr_sums_avx512(const float *z, const float *a, const float *da, int L, double m, double *sdy,
+                                double *sdyx) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0, mv = _mm512_set1_pd(m);
+    const __m512 zero = _mm512_setzero_ps();
+    for (int l = 0; l < L; l += 16) {
+        __mmask16 t = tail_mask(L - l);
+        __m512 av = _mm512_maskz_loadu_ps(t, a + l), dv = _mm512_maskz_loadu_ps(t, da + l);
+        __m512 zv = _mm512_maskz_loadu_ps(t, z + l);
+        __m512 d = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(av, zero, _CMP_GT_OQ), dv);
+        __m512d d0 = _mm512_cvtps_pd(_mm512_castps512_ps256(d));
+        __m512d d1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
+        __m256 zh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(zv), 1));
+        __m512d z0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(zv)), mv);
+        __m512d z1 = _mm512_sub_pd(_mm512_cvtps_pd(zh), mv);
+        s0 = _mm512_add_pd(s0, d0), s1 = _mm512_add_pd(s1, d1);
+        q0 = _mm512_fmadd_pd(d0, z0, q0), q1 = _mm512_fmadd_pd(d1, z1, q1);
+    }
+    *sdy += _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+    *sdyx += _mm512_reduce_add_pd(_mm512_add_pd(q0, q1));
+}
+
+TGT static void bnr_dz_avx512(const float *z, const float *a, const float *da, int L, float m, float ka, float kb,
+                              float kc, float *dz) {
+    const __m512 zero = _mm512_setzero_ps(), mv = _mm512_set1_ps(m), kav = _mm512_set1_ps(ka);
+    const __m512 kbv = _mm512_set1_ps(kb), kcv = _mm512_set1_ps(kc);
+    for (int l = 0; l < L; l += 16) {
+        __mmask16 t = tail_mask(L - l);
+        __m512 av = _mm512_maskz_loadu_ps(t, a + l), dv = _mm512_maskz_loadu_ps(t, da + l);
+        __m512 zv = _mm512_maskz_loadu_ps(t, z + l);
+        __m512 d = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(av, zero, _CMP_GT_OQ), dv);
+        /* same operations and order as batchnorm's dx: ka d + kb (z - m) + kc */
+        __m512 r = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(kav, d), _mm512_mul_ps(kbv, _mm512_sub_ps(zv, mv))), kcv);
+        _mm512_mask_storeu_ps(dz + l, t, r);
+    }
+}
+#endif
+
+#if HAVE_AVX512_KERNELS
+/* batchnorm's run sums with the lane layout of norm.c's run_sums / run_dsums (element l
+ * in lane l % 16, lanes added in order at the end, no fused multiply-add): bit-identical */
+TGT static void bn_sums_avx512(const float *r, const float *w, int L, double k, double *s1, double *s2,
+                               double *lanes) {
+    __m512d a0 = _mm512_setzero_pd(), a1 = a0, b0 = a0, b1 = a0, kv = _mm512_set1_pd(k);
+    for (int l = 0; l < L; l += 16) {
+        __mmask16 t = tail_mask(L - l);
+        __m512 rv = _mm512_maskz_loadu_ps(t, r + l);
+        __m512d r0 = _mm512_cvtps_pd(_mm512_castps512_ps256(rv));
+        __m512d r1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rv), 1)));
+        __mmask8 t0 = (__mmask8)(t & 0xFF), t1 = (__mmask8)(t >> 8);
+        if (!w) { /* sums of d = r - k and d^2 */
+            __m512d d0 = _mm512_maskz_sub_pd(t0, r0, kv), d1 = _mm512_maskz_sub_pd(t1, r1, kv);
+            a0 = _mm512_add_pd(a0, d0), a1 = _mm512_add_pd(a1, d1);
+            b0 = _mm512_add_pd(b0, _mm512_mul_pd(d0, d0)), b1 = _mm512_add_pd(b1, _mm512_mul_pd(d1, d1));
+        } else { /* sums of r and r (w - k) */
+            __m512 wv = _mm512_maskz_loadu_ps(t, w + l);
+            __m512d w0 = _mm512_maskz_sub_pd(t0, _mm512_cvtps_pd(_mm512_castps512_ps256(wv)), kv);
+            __m512d w1 = _mm512_maskz_sub_pd(
+                t1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(wv), 1))), kv);
+            a0 = _mm512_add_pd(a0, r0), a1 = _mm512_add_pd(a1, r1);
+            b0 = _mm512_add_pd(b0, _mm512_mul_pd(r0, w0)), b1 = _mm512_add_pd(b1, _mm512_mul_pd(r1, w1));
+        }
+    }
+    if (lanes) { /* the 16 + 16 lane sums themselves, for the caller to add in order */
+        _mm512_storeu_pd(lanes, a0), _mm512_storeu_pd(lanes + 8, a1);
+        _mm512_storeu_pd(lanes + 16, b0), _mm512_storeu_pd(lanes + 24, b1);
+        return;
+    }
+    double a[16], b[16];
+    _mm512_storeu_pd(a, a0), _mm512_storeu_pd(a + 8, a1), _mm512_storeu_pd(b, b0), _mm512_storeu_pd(b + 8, b1);
+    for (int j = 0; j < 16; j++) *s1 += a[j], *s2 += b[j];
+}
+#endif
+
+void mtl__bn_run_lanes(const float *r, int L, double k, double *lanes) {
+#if HAVE_AVX512_KERNELS
+    bn_sums_avx512(r, NULL, L, k, NULL, NULL, lanes);
+#else
+    (void)r, (void)L, (void)k, (void)lanes;
+#endif
+}
+
+bool mtl__bn_run_sums(const float *r, int L, double k, double *sum, double *sq) {
+#if HAVE_AVX512_KERNELS
+    if (!mtl__conv_fast_available()) return false;
+    bn_sums_avx512(r, NULL, L, k, sum, sq, NULL);
+    return true;
+#else
+    (void)r, (void)L, (void)k, (void)sum, (void)sq;
+    return false;
+#endif
+}
+
+bool mtl__bn_run_dsums(const float *dy, const float *x, int L, double m, double *sdy, double *sdyx) {
+#if HAVE_AVX512_KERNELS
+    if (!mtl__conv_fast_available()) return false;
+    bn_sums_avx512(dy, x, L, m, sdy, sdyx, NULL);
+    return true;
+#else
+    (void)dy, (void)x, (void)L, (void)m, (void)sdy, (void)sdyx;
+    return false;
+#endif
+}
+
+void mtl__bnr_sums(const float *z, const float *a, const float *da, int L, double m, double *sdy, double *sdyx) {
+#if HAVE_AVX512_KERNELS
+    bnr_sums_avx512(z, a, da, L, m, sdy, sdyx);
+#else
+    (void)z, (void)a, (void)da, (void)L, (void)m, (void)sdy, (void)sdyx;
+#endif
+}
+
+void mtl__bnr_dz(const float *z, const float *a, const float *da, int L, float m, float ka, float kb, float kc,
+                 float *dz) {
+#if HAVE_AVX512_KERNELS
+    bnr_dz_avx512(z, a, da, L, m, ka, kb, kc, dz);
+#else
+    (void)z, (void)a, (void)da, (void)L, (void)m, (void)ka, (void)kb, (void)kc, (void)dz;
+#endif
+}

@@ -1,0 +1,246 @@
+/* conv1d -> batchnorm -> relu as one op (MTAGN's units).
+ *
+ * Forward: the convolution output z is kept (batchnorm's backward needs it) and the op
+ * returns relu(batchnorm(z)); no conv1d or batchnorm node is recorded, one node for the
+ * three. Backward saves memory passes and memory over the three separate ops:
+ *  1. per channel, over the batch: the sums of d = (y > 0 ? dy : 0) and d (z - mean),
+ *     read straight from y, dy and z (no masked copy of dy);
+ *  2. per sample, on the thread that owns it: dz = batchnorm's input gradient for that
+ *     sample, written into a small zero-padded buffer that stays in cache, then the
+ *     convolution's weight/bias gradient and input gradient from it. The full-size dz is
+ *     never stored.
+ * It takes the direct convolution kernels (stride 1, pad <= K-1, K <= 7, AVX-512) and
+ * lengths of at least 16; any other case, and any invalid argument, runs the separate
+ * ops (mtl_conv1d then mtl_batchnorm_relu), which give the same results and errors. */
+#include <string.h>
+
+#include "core/blas.h"
+#include "ops/conv_fast.h"
+#include "ops/fused.h"
+
+#include <omp.h>
+
+typedef struct {
+    mtl_tensor *z;       /* convolution output; NULL: recomputed in the backward (1x1 convolutions) */
+    mtl__bn_stats *st;   /* statistics batchnorm used */
+    int pad;
+    bool training;
+} cbr_saved;
+
+static bool fast_ok(const mtl_tensor *x, const mtl_tensor *w, const mtl_tensor *b, int stride, int pad) {
+    if (!x || !w || !x->data || !w->data || x->ndim != 3 || w->ndim != 3 || w->shape[1] != x->shape[1]) return false;
+    if (b && (!b->data || b->ndim != 1 || b->shape[0] != w->shape[0])) return false;
+    int N = x->shape[0], Cin = x->shape[1], L = x->shape[2], K = w->shape[2];
+    if (stride != 1 || pad < 0 || K < 1 || pad > K - 1 || K > MTL_CONV_FAST_KMAX) return false;
+    int64_t Lout = (int64_t)L + 2 * pad - K + 1;
+    return N > 0 && Cin > 0 && w->shape[0] > 0 && Lout >= 16 && Lout <= (1 << 24) && mtl__conv_fast_available() &&
+           (int64_t)N * Lout > 1;
+}
+
+static void cbr_backward(mtl_tape *t, mtl_node *n) {
+    mtl_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *gamma = n->in[3], *beta = n->in[4];
+    const cbr_saved *sv = n->saved;
+    const int N = x->shape[0], Cin = x->shape[1], L = x->shape[2], Cout = w->shape[0], K = w->shape[2];
+    const int pad = sv->pad, Lout = n->out->shape[2], pad2 = K - 1 - pad, ldd = Lout + 2 * pad2;
+    const float *z = sv->z ? sv->z->data : NULL, *y = n->out->data, *dy = n->out->grad, *g = gamma ? gamma->data : NULL;
+    const double *mean = sv->st->mean, *invstd = sv->st->invstd;
+    size_t xs = (size_t)Cin * L, ys = (size_t)Cout * Lout, ws = (size_t)Cout * Cin * K;
+
+    bool fresh;
+    float *dx = mtl__grad_fresh(t, x, &fresh), *dw = mtl__grad(t, w), *db = b ? mtl__grad(t, b) : NULL;
+    float *dg = gamma ? mtl__grad(t, gamma) : NULL, *dbeta = beta ? mtl__grad(t, beta) : NULL;
+    if (fresh && (dx == dw || dx == db || dx == dg || dx == dbeta)) { /* x is also a parameter: add */
+        memset(dx, 0, (size_t)x->size * sizeof *dx);
+        fresh = false;
+    }
+    size_t mark = mtl__scratch_mark(t);
+    if (!z) {
+        /* a 1x1 convolution is cheap to redo: the same kernel on the same input gives the
+         * same bits as the forward, and its output lives only during this backward */
+        float *zr = mtl__scratch(t, (size_t)N * ys * sizeof *zr);
+        if (!zr) return;
+        const float *bd = b ? b->data : NULL;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(2.0 * N * Cout * (double)Cin * Lout))
+        for (int i = 0; i < N; i++) mtl__conv_fast_fwd(x->data + i * xs, L, w->data, Cin, 1, 0, Cout, bd, false, zr + i * ys, Lout, Lout);
+        z = zr;
+    }
+    /* per channel: m, ka, kb, kc of batchnorm's dz = ka d + kb (z - m) + kc */
+    float *coef = mtl__scratch(t, (size_t)4 * Cout * sizeof *coef);
+    if (!coef) return;
+    double cnt = (double)N * Lout;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(3.0 * N * ys))
+    for (int c = 0; c < Cout; c++) {
+        double sdy = 0.0, sdyx = 0.0;
+        for (int i = 0; i < N; i++) {
+            size_t at = i * ys + (size_t)c * Lout;
+            mtl__bnr_sums(z + at, y + at, dy + at, Lout, mean[c], &sdy, &sdyx);
+        }
+        if (dg) dg[c] += (float)(sdyx * invstd[c]);
+        if (dbeta) dbeta[c] += (float)sdy;
+        double is = invstd[c], a = is * (g ? g[c] : 1.0f);
+        coef[4 * c] = (float)mean[c];
+        coef[4 * c + 1] = (float)a;
+        coef[4 * c + 2] = sv->training ? (float)(-a * is * is * sdyx / cnt) : 0.0f;
+        coef[4 * c + 3] = sv->training ? (float)(-a * sdy / cnt) : 0.0f;
+    }
+    if (!dx && !dw && !db) {
+        mtl__scratch_release(t, mark);
+        return;
+    }
+
+    int nt = mtl_threads_for(2.0 * N * Cout * (double)Cin * K * Lout);
+    if (N < nt) nt = 1;
+    size_t ps = ws + (size_t)Cout, bs = (size_t)Cout * ldd;
+    float *wf = NULL, *part = NULL, *buf = mtl__scratch(t, (size_t)nt * bs * sizeof *buf);
+    if (!buf) return;
+    if (dx) { /* the input gradient convolves dz with wf[c][o][k] = w[o][c][K-1-k] */
+        if (!(wf = mtl__scratch(t, ws * sizeof *wf))) return;
+        for (int o = 0; o < Cout; o++)
+            for (int c = 0; c < Cin; c++)
+                for (int k = 0; k < K; k++)
+                    wf[((size_t)c * Cout + o) * K + k] = w->data[((size_t)o * Cin + c) * K + K - 1 - k];
+    }
+    if (dw || db) {
+        if (!(part = mtl__scratch(t, (size_t)nt * ps * sizeof *part))) return;
+        memset(part, 0, (size_t)nt * ps * sizeof *part);
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        int tid = omp_get_thread_num(), np = omp_get_num_threads();
+        int n0 = (int)((int64_t)N * tid / np), n1 = (int)((int64_t)N * (tid + 1) / np);
+        float *dz = buf + tid * bs, *pw = part ? part + tid * ps : NULL;
+        for (int o = 0; o < Cout && pad2 > 0; o++) { /* the zero padding of every row, once */
+            memset(dz + (size_t)o * ldd, 0, (size_t)pad2 * sizeof *dz);
+            memset(dz + (size_t)o * ldd + pad2 + Lout, 0, (size_t)pad2 * sizeof *dz);
+        }
+        for (int i = n0; i < n1; i++) {
+            for (int o = 0; o < Cout; o++) {
+                size_t at = i * ys + (size_t)o * Lout;
+                const float *k4 = coef + 4 * o;
+                mtl__bnr_dz(z + at, y + at, dy + at, Lout, k4[0], k4[1], k4[2], k4[3], dz + (size_t)o * ldd + pad2);
+            }
+            if (pw) /* (with frozen weights their sums land in the partial and are dropped) */
+                mtl__conv_fast_dw(x->data + i * xs, L, pad, dz + pad2, ldd, Lout, 1, Cout, Cin, K, pw,
+                                  db ? pw + ws : NULL);
+            if (dx) mtl__conv_fast_fwd(dz, ldd, wf, Cout, K, 0, Cin, NULL, !fresh, dx + i * xs, L, L);
+        }
+    }
+    if (part)
+        for (size_t e = 0; e < ps; e++) {
+            float s = 0.0f;
+            for (int p = 0; p < nt; p++) s += part[(size_t)p * ps + e];
+            if (e < ws) {
+                if (dw) dw[e] += s;
+            } else if (db) {
+                db[e - ws] += s;
+            }
+        }
+    mtl__scratch_release(t, mark);
+}
+
+/* Training forward of the fast path: the convolution sample by sample and, while a
+ * sample's output is still in cache, its batchnorm lane sums; the sums are then added in
+ * sample order exactly as batchnorm's own statistics pass would (same shift: the
+ * channel's first value), so the statistics are the same bits. Returns z, fills
+ * stats = mean [Cout] then biased variance [Cout]; NULL on failure (out of memory). */
+static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const mtl_tensor *w, const mtl_tensor *b,
+                                   int pad, double *stats, bool transient) {
+    const int N = x->shape[0], Cin = x->shape[1], L = x->shape[2], Cout = w->shape[0], K = w->shape[2];
+    const int Lout = L + 2 * pad - K + 1, ldx = L + 2 * pad;
+    size_t xs = (size_t)Cin * L, ys = (size_t)Cout * Lout, ps = (size_t)Cin * ldx;
+    /* transient: the data in scratch memory the caller releases once batchnorm has read it */
+    float *zd = transient ? mtl__scratch(t, (size_t)N * ys * sizeof *zd) : NULL;
+    mtl_tensor *z = transient ? (zd ? mtl_tensor_wrap(t, MTL_SHAPE(N, Cout, Lout), zd) : NULL)
+                              : mtl__new(t, MTL_SHAPE(N, Cout, Lout));
+    int nt = mtl_threads_for(2.0 * N * Cout * (double)Cin * K * Lout);
+    if (N < nt) nt = 1;
+    float *buf = pad ? mtl__alloc(t, (size_t)nt * ps * sizeof *buf) : NULL;
+    size_t mark = mtl__scratch_mark(t);
+    double *lanes = mtl__scratch(t, (size_t)N * Cout * 32 * sizeof *lanes);
+    double *shift = mtl__scratch(t, Cout * sizeof *shift);
+    if (!z || (pad && !buf) || !lanes || !shift) return NULL;
+    const float *bd = b ? b->data : NULL;
+#pragma omp parallel num_threads(nt)
+    {
+        int tid = omp_get_thread_num();
+        /* sample 0 first: its first values are the shifts of every channel's sums */
+        for (int pass = 0; pass < 2; pass++) {
+#pragma omp for schedule(static)
+            for (int i = pass; i < (pass ? N : 1); i++) {
+                const float *xp = x->data + i * xs;
+                if (pad) {
+                    float *p = buf + tid * ps;
+                    for (int c = 0; c < Cin; c++) {
+                        float *r = p + (size_t)c * ldx;
+                        memset(r, 0, (size_t)pad * sizeof *r);
+                        memcpy(r + pad, xp + (size_t)c * L, (size_t)L * sizeof *r);
+                        memset(r + pad + L, 0, (size_t)pad * sizeof *r);
+                    }
+                    xp = p;
+                }
+                float *zi = z->data + i * ys;
+                mtl__conv_fast_fwd(xp, ldx, w->data, Cin, K, 0, Cout, bd, false, zi, Lout, Lout);
+                if (i == 0)
+                    for (int o = 0; o < Cout; o++) shift[o] = zi[(size_t)o * Lout];
+                for (int o = 0; o < Cout; o++)
+                    mtl__bn_run_lanes(zi + (size_t)o * Lout, Lout, shift[o], lanes + ((size_t)i * Cout + o) * 32);
+            }
+        }
+    }
+    double cnt = (double)N * Lout;
+    for (int o = 0; o < Cout; o++) { /* batchnorm's bn_stats, term for term */
+        double sum = 0.0, sq = 0.0;
+        for (int i = 0; i < N; i++) {
+            const double *ln = lanes + ((size_t)i * Cout + o) * 32;
+            for (int j = 0; j < 16; j++) sum += ln[j], sq += ln[16 + j];
+        }
+        double m = sum / cnt, v = sq / cnt - m * m;
+        stats[o] = shift[o] + m;
+        stats[Cout + o] = v > 0 ? v : 0;
+    }
+    mtl__scratch_release(t, mark);
+    return z;
+}
+
+mtl_tensor *mtl_conv1d_bn_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int stride, int pad,
+                               mtl_tensor *gamma, mtl_tensor *beta, mtl_tensor *running_mean,
+                               mtl_tensor *running_var, float momentum, float eps) {
+    if (!mtl__inputs_ok(t, "conv1d_bn_relu", 2, x, w)) return NULL;
+    if (!fast_ok(x, w, b, stride, pad))
+        return mtl_batchnorm_relu(t, mtl_conv1d(t, x, w, b, stride, pad), gamma, beta, running_mean, running_var,
+                                  momentum, eps);
+    /* the forwards unrecorded (mtl__bn_forward checks the batchnorm arguments), then one
+     * node; in training the statistics come with the convolution */
+    bool recording = mtl_tape_recording(t);
+    mtl_tape_set_recording(t, false);
+    mtl__bn_stats *st = NULL;
+    mtl_tensor *z;
+    double *stats = NULL;
+    /* recording a 1x1 convolution: z is not kept for the backward but recomputed there */
+    bool transient = recording && w->shape[2] == 1 && pad == 0;
+    size_t mark = mtl__scratch_mark(t);
+    if (mtl_tape_training(t)) {
+        int Cout = w->shape[0];
+        stats = mtl__alloc(t, (size_t)2 * Cout * sizeof *stats);
+        z = stats ? conv_with_stats(t, x, w, b, pad, stats, transient) : NULL;
+    } else {
+        z = mtl_conv1d(t, x, w, b, stride, pad);
+        transient = false;
+    }
+    mtl_tensor *y =
+        z ? mtl__bn_forward(t, z, gamma, beta, running_mean, running_var, momentum, eps, true, stats, &st) : NULL;
+    if (transient) mtl__scratch_release(t, mark), z = NULL;
+    mtl_tape_set_recording(t, recording);
+    if (!y) return NULL;
+    mtl_node *n = mtl__record(t, "conv1d_bn_relu", cbr_backward, y, 5, (mtl_tensor *[]){x, w, b, gamma, beta});
+    if (n) {
+        cbr_saved *sv = mtl__alloc(t, sizeof *sv);
+        if (!sv) return NULL;
+        sv->z = z; /* NULL when transient */
+        sv->st = st;
+        sv->pad = pad;
+        sv->training = mtl_tape_training(t);
+        n->saved = sv;
+    }
+    return y;
+}
