@@ -16,6 +16,23 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* the process's peak resident set (VmHWM), which unlike getrusage does not inherit a large
+ * parent's peak across exec */
+static double peak_rss_mb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = strtod(line + 6, NULL);
+    if (f) fclose(f);
+    if (kb < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kb = (double)ru.ru_maxrss;
+    }
+    return kb / 1024.0;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -28,7 +45,7 @@ static double median(double *x, int n) {
 
 int cmd_bench(int argc, char **argv) {
     const char *model = "mtagn";
-    int batch = 50, length = 2048, threads = 0, repeat = 20, infer_repeat = 200, warmup = 3;
+    int batch = 50, length = 2048, threads = 0, repeat = 20, infer_repeat = 200, warmup = 3, eval_windows = 1800;
     bool json = false, per_task_units = false;
     arg_spec specs[] = {
         {"model", ARG_STRING, &model, "model to time (mtl info lists them)", 0, 0},
@@ -38,6 +55,9 @@ int cmd_bench(int argc, char **argv) {
         {"repeat", ARG_INT, &repeat, "timed training steps", 1, 1000000},
         {"infer-repeat", ARG_INT, &infer_repeat, "timed single-window inferences", 1, 10000000},
         {"warmup", ARG_INT, &warmup, "untimed steps first", 0, 1000},
+        {"eval-windows", ARG_INT, &eval_windows,
+         "then evaluate this many windows in batches (a run's validation + test), so that the peak memory covers "
+         "a whole run", 0, 1 << 22},
         {"per-task-units", ARG_BOOL, &per_task_units, "mtagn: per-task 1x1 units", 0, 0},
         {"json", ARG_BOOL, &json, "print JSON instead of text", 0, 0},
     };
@@ -45,7 +65,7 @@ int cmd_bench(int argc, char **argv) {
                        "Times a two-task model (4 + 4 classes) on random windows: the training step (forward,\n"
                        "two cross-entropy losses, backward, Adam) at --batch-size and eval-mode inference of\n"
                        "one window and of a batch. Medians over --repeat runs; peak memory is the process's\n"
-                       "maximum resident set.",
+                       "maximum resident set (VmHWM) after an evaluation pass like a run's validation and test.",
                        specs, (int)(sizeof specs / sizeof *specs), argc, argv);
     if (r) return r == 1 ? 0 : 2;
     if (mtl_set_threads(threads)) {
@@ -64,6 +84,7 @@ int cmd_bench(int argc, char **argv) {
     if (!s) s = mtl_model_create(model, &cfg, 1, &m);
     if (!s) s = mtl_tape_create(&t);
     if (!s) s = mtl_optimizer_create(&opt, m->params, mtl_opt_defaults(MTL_OPT_ADAM));
+    if (!s) mtl_tape_set_keep_grads(t, false); /* as the trainer does */
     if (s) {
         fprintf(stderr, "mtl bench: %s\n", mtl_last_error());
         return 1;
@@ -103,9 +124,21 @@ int cmd_bench(int argc, char **argv) {
         }
         if (!s) *(pass == 0 ? &b1_ms : &bN_ms) = median(ts, reps);
     }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double rss_mb = ru.ru_maxrss / 1024.0;
+    /* an evaluation pass over eval_windows windows in batches, as validation and test do */
+    float *ev = !s && eval_windows > 0 ? malloc((size_t)eval_windows * length * sizeof(float)) : NULL;
+    if (ev) {
+        mtl_rng_normal(&rng, ev, (int64_t)eval_windows * length, 0.0f, 1.0f);
+        for (int start = 0; start < eval_windows && !s; start += batch) {
+            int nb = eval_windows - start < batch ? eval_windows - start : batch;
+            mtl_tape_reset(t);
+            mtl_tape_set_training(t, false);
+            mtl_tape_set_recording(t, false);
+            mtl_tensor *in = mtl_tensor_wrap(t, MTL_SHAPE(nb, 1, length), ev + (size_t)start * length), *logits[2];
+            s = mtl_model_forward(m, t, in, logits);
+        }
+        free(ev);
+    }
+    double rss_mb = peak_rss_mb();
     int code = 0;
     if (s) {
         fprintf(stderr, "mtl bench: %s\n", mtl_last_error());
@@ -113,17 +146,18 @@ int cmd_bench(int argc, char **argv) {
     } else if (json) {
         printf("{\"model\": \"%s\", \"parameters\": %lld, \"batch_size\": %d, \"length\": %d, \"threads\": %d, "
                "\"train_step_ms_median\": %.4f, \"infer_batch1_ms_median\": %.4f, \"infer_batch_ms_median\": %.4f, "
-               "\"repeat\": %d, \"peak_rss_mb\": %.1f, \"tape_bytes\": %lld, \"train_step_ms_all\": [",
+               "\"repeat\": %d, \"eval_windows\": %d, \"peak_rss_mb\": %.1f, \"tape_bytes\": %lld, "
+               "\"train_step_ms_all\": [",
                model, (long long)mtl_params_size(m->params), batch, length, mtl_get_threads(), train_ms, b1_ms, bN_ms,
-               repeat, rss_mb, (long long)mtl_tape_bytes(t));
+               repeat, eval_windows, rss_mb, (long long)mtl_tape_bytes(t));
         for (int i = 0; i < repeat && train_all; i++) printf("%s%.4f", i ? ", " : "", train_all[i]);
         printf("]}\n");
     } else {
         printf("%s (%lld parameters), %d thread(s), windows of %d\n  training step, batch %d: %9.3f ms (median of %d)\n"
                "  inference, 1 window:     %9.3f ms (median of %d)\n  inference, batch %d:     %9.3f ms\n"
-               "  peak memory:             %9.1f MB\n",
+               "  peak memory:             %9.1f MB (with an evaluation pass over %d windows)\n",
                model, (long long)mtl_params_size(m->params), mtl_get_threads(), length, batch, train_ms, repeat, b1_ms,
-               infer_repeat, batch, bN_ms, rss_mb);
+               infer_repeat, batch, bN_ms, rss_mb, eval_windows);
     }
     mtl_optimizer_free(opt);
     mtl_tape_free(t);

@@ -280,9 +280,46 @@ done:
     mtl_model_free(m);
 }
 
+/* recycling activation gradients (mtl_tape_set_keep_grads false, as the trainer runs) gives
+ * bit-identical parameter gradients with a smaller tape */
+static void recycled_grads_are_identical(void) {
+    mtl_st_file *f = th_fixture("model_mtagn.safetensors");
+    if (!f) return;
+    int L = fixture_int(f, "length");
+    float *x = th_fixture_f32(f, "x", NULL);
+    int32_t *y[2] = {th_fixture_i32(f, "y0", NULL), th_fixture_i32(f, "y1", NULL)};
+    mtl_model *m = make_model(0);
+    if (!m || !x || !y[0] || !y[1]) goto done;
+    int64_t D = mtl_params_size(m->params), bytes[2] = {0, 0};
+    float *g[2] = {malloc((size_t)D * sizeof(float)), malloc((size_t)D * sizeof(float))};
+    for (int keep = 1; keep >= 0 && g[0] && g[1]; keep--) {
+        mtl_tape *t = NULL;
+        mtl_tensor *logits[2], *losses[2];
+        CHECK_OK(mtl_tape_create(&t));
+        mtl_tape_set_keep_grads(t, keep);
+        if (t && forward(m, t, x, L, y, logits, losses)) {
+            mtl_params_zero_grad(m->params);
+            CHECK_OK(mtl_backward_weighted(t, 2, losses, loss_w));
+            memcpy(g[keep], mtl_params_grad(m->params), (size_t)D * sizeof(float));
+            bytes[keep] = mtl_tape_bytes(t);
+            CHECK(keep || logits[0]->grad == NULL, "a recycled activation gradient is not left visible");
+            CHECK(!keep || logits[0]->grad != NULL, "kept activation gradients stay readable");
+        }
+        mtl_tape_free(t);
+    }
+    if (g[0] && g[1]) CHECK(memcmp(g[0], g[1], (size_t)D * sizeof(float)) == 0, "parameter gradients differ");
+    CHECK(bytes[0] < bytes[1], "the tape is smaller with recycling: %lld vs %lld bytes", (long long)bytes[0],
+          (long long)bytes[1]);
+    printf("     tape bytes: %lld kept, %lld recycled\n", (long long)bytes[1], (long long)bytes[0]);
+    free(g[0]), free(g[1]);
+done:
+    mtl_model_free(m);
+}
+
 int main(void) {
     mtl_set_threads(2);
     RUN(mtagn_matches_pytorch);
     RUN(per_task_units_match_pytorch);
+    RUN(recycled_grads_are_identical);
     return th_summary();
 }

@@ -19,6 +19,8 @@ typedef struct {
     mtl_weighting_config wcfg;  /* its settings (zero: the defaults) */
     bool best_on_val;           /* keep the epoch with the best mean validation accuracy (needs eval data);
                                    false: the last epoch's model */
+    mtl_tape *tape;             /* optional: train (and validate) on this tape, so that several runs share
+                                   one arena; NULL: a tape of its own */
 } mtl_train_config;
 
 typedef struct {
@@ -59,6 +61,9 @@ typedef struct {
 
 /* evaluation-mode forward over d in batches; taps: also copy features and attention */
 mtl_status mtl_predict(mtl_model *m, const mtl_dataset *d, int batch_size, bool taps, mtl_predictions *out);
+/* the same on a given tape (reset per batch; it is left in evaluation mode) */
+mtl_status mtl_predict_on(mtl_model *m, mtl_tape *t, const mtl_dataset *d, int batch_size, bool taps,
+                          mtl_predictions *out);
 void mtl_predictions_free(mtl_predictions *p);
 
 typedef struct {

@@ -60,8 +60,15 @@ static mtl_status unit_init(unit *u, mtl_params *P, const char *prefix, int owne
     return s;
 }
 
+/* conv -> BN -> ReLU as one fused op: the batch statistics are gathered while the conv
+ * output is in cache, and the conv output's gradient is never stored (src/ops/fused.c) */
 static mtl_tensor *unit_forward(mtl_tape *t, unit *u, mtl_tensor *x) {
-    return mtl_relu(t, mtl_nn_batchnorm_forward(t, &u->bn, mtl_nn_conv1d_forward(t, &u->conv, x)));
+    const mtl_nn_conv1d *c = &u->conv;
+    mtl_nn_batchnorm *b = &u->bn;
+    mtl_tensor *y = mtl_conv1d_bn_relu(t, x, c->weight, c->bias, c->stride, c->pad, b->weight, b->bias,
+                                       b->running_mean, b->running_var, b->momentum, b->eps);
+    if (y && mtl_tape_training(t)) b->num_batches_tracked->data[0] += 1.0f;
+    return y;
 }
 
 /* Registers one network under `prefix` ("" or "net.k."): shared parts owned by

@@ -142,6 +142,19 @@ static mtl_status noisy_test(const mtl_dataset *raw, const mtl_data_spec *d, dou
     return s;
 }
 
+/* the labels, names and rate of d without its signals (what the report needs of the test set) */
+static mtl_status labels_only(const mtl_dataset *d, mtl_dataset *out) {
+    mtl_status s = mtl_dataset_alloc(out, d->n, 1, 1, d->n_tasks);
+    if (s) return s;
+    memcpy(out->n_classes, d->n_classes, sizeof out->n_classes);
+    memcpy(out->task_names, d->task_names, sizeof out->task_names);
+    memcpy(out->class_names, d->class_names, sizeof out->class_names);
+    out->fs = d->fs;
+    for (int k = 0; k < d->n_tasks; k++) memcpy(out->y[k], d->y[k], (size_t)d->n * sizeof(int32_t));
+    memset(out->x, 0, (size_t)d->n * sizeof(float));
+    return MTL_OK;
+}
+
 /* defined in outputs.c */
 mtl_status mtl__experiment_outputs(const mtl_experiment_result *r, const mtl_data_spec *d,
                                    const mtl_experiment_config *c, const mtl_model *first_model,
@@ -169,6 +182,13 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
     if (!(out->runs = calloc((size_t)out->n_runs, sizeof *out->runs)))
         return mtl_error(MTL_ERR_NOMEM, "experiment: out of memory");
     mtl_train_config tc = c->train;
+    /* one tape for every run, its training, validation and tests: one arena, reused */
+    mtl_tape *tape = NULL;
+    if (mtl_tape_create(&tape)) {
+        mtl_experiment_result_free(out);
+        return mtl_last_status();
+    }
+    tc.tape = tape;
     /* single-task networks are trained with equal weights (independent networks, Adam) */
     if (kind->single_task) tc.weighting = "ew";
     mtl_status s = MTL_OK;
@@ -190,6 +210,7 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
         if (!s && val.n) s = mtl_dataset_transform(&val, ds.norm, ds.domain);
         if (!s) s = mtl_dataset_copy(&test_raw, &test);
         if (!s) s = mtl_dataset_transform(&test, ds.norm, ds.domain);
+        if (!s && c->n_snr == 0) mtl_dataset_free(&test_raw); /* only the noise tests start from raw windows */
         for (int j = 0; j < c->n_cross && !s; j++) {
             /* the test windows of another load, cut and transformed like the own test windows */
             mtl_data_spec xs = ds;
@@ -225,27 +246,27 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
             mtl_predictions p;
             memset(&p, 0, sizeof p);
             bool keep = run == 0;
-            if (!s) s = mtl_predict(m, &test, tc.batch_size, keep, &p);
+            if (!s) s = mtl_predict_on(m, tape, &test, tc.batch_size, keep, &p);
             if (!s) s = mtl_metrics_compute(&test, &p, &rr->test);
             for (int j = 0; j < c->n_snr && !s; j++) {
                 mtl_dataset nt;
                 mtl_predictions np;
                 /* fresh noise per window, and per seed and SNR */
                 s = noisy_test(&test_raw, &ds, c->snr[j], rr->seed * 1000003u + (uint64_t)j, &nt);
-                if (!s) s = mtl_predict(m, &nt, tc.batch_size, false, &np);
+                if (!s) s = mtl_predict_on(m, tape, &nt, tc.batch_size, false, &np);
                 if (!s) s = mtl_metrics_compute(&nt, &np, &rr->noisy[j]);
                 mtl_predictions_free(&np);
                 mtl_dataset_free(&nt);
             }
             for (int j = 0; j < c->n_cross && !s; j++) {
                 mtl_predictions xp;
-                s = mtl_predict(m, &cross[j], tc.batch_size, false, &xp);
+                s = mtl_predict_on(m, tape, &cross[j], tc.batch_size, false, &xp);
                 if (!s) s = mtl_metrics_compute(&cross[j], &xp, &rr->cross[j]);
                 mtl_predictions_free(&xp);
             }
             if (!s && keep) {
                 first_model = m, first_pred = p;
-                s = mtl_dataset_copy(&test, &first_test);
+                s = labels_only(&test, &first_test);
             } else {
                 mtl_predictions_free(&p);
                 mtl_model_free(m);
@@ -254,6 +275,7 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
         mtl_dataset_free(&train), mtl_dataset_free(&val), mtl_dataset_free(&test_raw), mtl_dataset_free(&test);
         for (int j = 0; j < 4; j++) mtl_dataset_free(&cross[j]);
     }
+    mtl_tape_free(tape);
     if (!s && c->out_dir) s = mtl__experiment_outputs(out, d, c, first_model, &first_test, &first_pred);
     mtl_model_free(first_model);
     mtl_predictions_free(&first_pred);

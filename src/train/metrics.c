@@ -34,7 +34,17 @@ static mtl_status copy_tap(float **dst, int *dim, const mtl_tensor *t, int total
 }
 
 mtl_status mtl_predict(mtl_model *m, const mtl_dataset *d, int batch_size, bool taps, mtl_predictions *out) {
-    if (!m || !d || !out) return mtl_error(MTL_ERR_ARG, "predict: null argument");
+    if (out) memset(out, 0, sizeof *out);
+    mtl_tape *t = NULL;
+    mtl_status s = mtl_tape_create(&t);
+    if (!s) s = mtl_predict_on(m, t, d, batch_size, taps, out);
+    mtl_tape_free(t);
+    return s;
+}
+
+mtl_status mtl_predict_on(mtl_model *m, mtl_tape *t, const mtl_dataset *d, int batch_size, bool taps,
+                          mtl_predictions *out) {
+    if (!m || !t || !d || !out) return mtl_error(MTL_ERR_ARG, "predict: null argument");
     memset(out, 0, sizeof *out);
     if (batch_size < 1) return mtl_error(MTL_ERR_ARG, "predict: batch size %d must be positive", batch_size);
     if (d->channels != m->cfg.in_channels && m->cfg.in_channels > 0)
@@ -55,8 +65,6 @@ mtl_status mtl_predict(mtl_model *m, const mtl_dataset *d, int batch_size, bool 
         if (!isfinite(d->x[i]))
             s = mtl_error(MTL_ERR_NUMERIC, "predict: window %zu has a %s at position %zu (expected finite values)",
                           i / per, isnan(d->x[i]) ? "NaN" : "infinity", i % per);
-    mtl_tape *t = NULL;
-    if (!s) s = mtl_tape_create(&t);
     if (!s) {
         mtl_tape_set_training(t, false);
         mtl_tape_set_recording(t, false);
@@ -92,7 +100,6 @@ mtl_status mtl_predict(mtl_model *m, const mtl_dataset *d, int batch_size, bool 
             }
         }
     }
-    mtl_tape_free(t);
     if (s) mtl_predictions_free(out);
     return s;
 }

@@ -94,10 +94,16 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
     memset(&b, 0, sizeof b);
     if (!perm || !history) s = mtl_error(MTL_ERR_NOMEM, "train: out of memory");
     if (!s) s = mtl_weighting_create(c->weighting ? c->weighting : "ew", K, &wcfg, &wt);
-    if (!s) s = mtl_tape_create(&t);
+    if (!s) {
+        if (c->tape) t = c->tape;
+        else s = mtl_tape_create(&t);
+    }
     if (!s) s = mtl_optimizer_create(&opt, m->params, c->opt);
     if (!s) s = mtl__batch_alloc(&b, train, bs);
-    if (!s) mtl_tape_set_seed(t, c->seed);
+    if (!s) {
+        mtl_tape_set_seed(t, c->seed);
+        mtl_tape_set_keep_grads(t, false); /* only parameter gradients are read: recycle the rest */
+    }
     for (int epoch = 0; epoch < c->epochs && !s; epoch++) {
         double t0 = mtl__now();
         mtl_epoch_stats st = {.epoch = epoch, .epochs = c->epochs, .n_tasks = K, .best_epoch = -1};
@@ -115,6 +121,7 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
             mtl__batch_fill(&b, train, perm, start, n);
             mtl_tape_reset(t);
             mtl_tape_set_training(t, true);
+            mtl_tape_set_recording(t, true); /* a shared tape may come from an evaluation */
             mtl_tensor *x = mtl_tensor_wrap(t, MTL_SHAPE(n, train->channels, train->length), b.x);
             mtl_tensor *logits[MTL_MAX_TASKS], *losses[MTL_MAX_TASKS];
             if ((s = mtl_model_forward(m, t, x, logits))) break;
@@ -165,6 +172,6 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
     free(history);
     mtl_weighting_free(wt);
     mtl_optimizer_free(opt);
-    mtl_tape_free(t);
+    if (t != c->tape) mtl_tape_free(t);
     return s;
 }
