@@ -78,6 +78,20 @@ int32_t *th_fixture_i32(mtl_st_file *f, const char *name, int64_t *count);
 /* releases every buffer th_fixture_* returned */
 void th_fixture_release(void);
 
+/* ---- batchnorm cases shared by test_ops_norm and test_ops_fused -------------------- */
+typedef struct {
+    bool affine;
+    bool eval;      /* switch the tape to evaluation before the op */
+    bool relu;      /* mtl_batchnorm_relu instead of mtl_batchnorm */
+    float momentum, eps;
+    float *rm, *rv; /* parity: running statistics wrapped by the forward (NULL: in[]) */
+    int C;
+} th_bn_ctx;
+/* th_forward_fn: in = x [, gamma, beta] [, running mean, running var] */
+mtl_tensor *th_bn_forward(mtl_tape *t, mtl_tensor **in, void *ctx);
+/* one fixture case "<p>.*": output and gradients, then the running statistics after the call */
+void th_bn_parity(mtl_st_file *f, const char *p, bool affine, bool eval, bool relu);
+
 /* ---- files: a per-test temporary directory and small file helpers --------------- */
 /* creates /tmp/<tag>_XXXXXX and returns it (NULL and a message if it cannot) */
 const char *th_tmpdir_create(const char *tag);

@@ -10,29 +10,8 @@
 
 #include "harness.h"
 
-typedef struct {
-    bool affine, eval;
-    float momentum, eps;
-    float *rm, *rv; /* parity: running statistics wrapped by the forward (NULL: in[]) */
-    int C;
-} bnr_ctx;
-
-/* inputs: x, [gamma, beta,] running_mean, running_var (unless ctx holds them) */
-static mtl_tensor *fw_bnr(mtl_tape *t, mtl_tensor **in, void *ctx) {
-    const bnr_ctx *c = ctx;
-    if (c->eval) mtl_tape_set_training(t, false);
-    mtl_tensor *rm, *rv;
-    if (c->rm) {
-        rm = mtl_tensor_wrap(t, MTL_SHAPE(c->C), c->rm);
-        rv = mtl_tensor_wrap(t, MTL_SHAPE(c->C), c->rv);
-    } else {
-        rm = in[c->affine ? 3 : 1];
-        rv = in[c->affine ? 4 : 2];
-    }
-    return mtl_batchnorm_relu(t, in[0], c->affine ? in[1] : NULL, c->affine ? in[2] : NULL, rm, rv, c->momentum,
-                              c->eps);
-}
-
+/* batchnorm_relu through th_bn_forward (harness): inputs x, [gamma, beta,] running_mean,
+ * running_var (unless ctx holds them) */
 static void bnr_gradcheck(const char *name, mtl_shape xs, bool affine, bool training) {
     int C = xs.d[1];
     int64_t n = mtl_shape_size(xs);
@@ -42,9 +21,9 @@ static void bnr_gradcheck(const char *name, mtl_shape xs, bool affine, bool trai
     th_fill(b, C, 13, 0.2f, 0.6f); /* a positive shift: fewer outputs next to the relu kink */
     th_fill(rm, C, 14, -0.5f, 0.5f);
     th_fill(rv, C, 15, 0.5f, 1.5f);
-    bnr_ctx ctx = {.affine = affine, .momentum = 0.1f, .eps = 1e-5f};
+    th_bn_ctx ctx = {.affine = affine, .relu = true, .momentum = 0.1f, .eps = 1e-5f};
     /* a smaller step than the default: central differences must not straddle the kink */
-    th_gradcheck gc = {.name = name, .forward = fw_bnr, .ctx = &ctx, .training = training, .eps = 2e-3f};
+    th_gradcheck gc = {.name = name, .forward = th_bn_forward, .ctx = &ctx, .training = training, .eps = 2e-3f};
     float *d[5] = {x, g, b, rm, rv};
     mtl_shape s[5] = {xs, MTL_SHAPE(C), MTL_SHAPE(C), MTL_SHAPE(C), MTL_SHAPE(C)};
     bool ck[5] = {1, 1, 1, 0, 0};
@@ -64,33 +43,15 @@ static void gradcheck_batchnorm_relu(void) {
     bnr_gradcheck("bnr eval [3,2,5] affine", MTL_SHAPE(3, 2, 5), true, false);
 }
 
-static void bnr_parity(mtl_st_file *f, const char *p, bool affine, bool eval) {
-    char key[128];
-    mtl_shape s;
-    float *rm = th_fixture_f32_of(f, p, "running_mean", &s);
-    float *rv = th_fixture_f32_of(f, p, "running_var", NULL);
-    float *rm_want = th_fixture_f32_of(f, p, "running_mean_after", NULL);
-    float *rv_want = th_fixture_f32_of(f, p, "running_var_after", NULL);
-    float *mom = th_fixture_f32_of(f, p, "momentum", NULL);
-    float *eps = th_fixture_f32_of(f, p, "eps", NULL);
-    if (!rm || !rv || !rm_want || !rv_want || !mom || !eps) return;
-    bnr_ctx ctx = {.affine = affine, .eval = eval, .momentum = mom[0], .eps = eps[0], .rm = rm, .rv = rv, .C = s.d[0]};
-    static const char *aff[] = {"x", "gamma", "beta"}, *plain[] = {"x"};
-    th_parity_case(f, p, affine ? 3 : 1, affine ? aff : plain, fw_bnr, &ctx, 1e-5, 1e-4);
-    snprintf(key, sizeof key, "%s.running_mean_after", p);
-    th_compare(key, rm, rm_want, s.d[0], 1e-6, 1e-5);
-    snprintf(key, sizeof key, "%s.running_var_after", p);
-    th_compare(key, rv, rv_want, s.d[0], 1e-6, 1e-5);
-}
 
 static void parity_batchnorm_relu(void) {
     mtl_st_file *f = th_fixture("ops_fused.safetensors");
     if (!f) return;
-    bnr_parity(f, "bnr_train_wide", true, false);
-    bnr_parity(f, "bnr_train_narrow", true, false);
-    bnr_parity(f, "bnr_train_2d_noaffine", false, false);
-    bnr_parity(f, "bnr_eval_wide", true, true);
-    bnr_parity(f, "bnr_eval_narrow_noaffine", false, true);
+    th_bn_parity(f, "bnr_train_wide", true, false, true);
+    th_bn_parity(f, "bnr_train_narrow", true, false, true);
+    th_bn_parity(f, "bnr_train_2d_noaffine", false, false, true);
+    th_bn_parity(f, "bnr_eval_wide", true, true, true);
+    th_bn_parity(f, "bnr_eval_narrow_noaffine", false, true, true);
     th_fixture_release();
 }
 

@@ -7,30 +7,9 @@
 
 #include "harness.h"
 
-/* ---- batchnorm ------------------------------------------------------------------ */
-
-typedef struct {
-    bool affine;
-    bool eval;      /* switch the tape to evaluation before the op */
-    float momentum, eps;
-    float *rm, *rv; /* parity: running statistics wrapped by the forward (NULL: in[]) */
-    int C;
-} bn_ctx;
+/* ---- batchnorm (forward and fixture cases: th_bn_forward, th_bn_parity in the harness) --- */
 
 /* gradcheck inputs: x, [gamma, beta,] running_mean, running_var */
-static mtl_tensor *fw_bn(mtl_tape *t, mtl_tensor **in, void *ctx) {
-    const bn_ctx *c = ctx;
-    if (c->eval) mtl_tape_set_training(t, false);
-    mtl_tensor *rm, *rv;
-    if (c->rm) {
-        rm = mtl_tensor_wrap(t, MTL_SHAPE(c->C), c->rm);
-        rv = mtl_tensor_wrap(t, MTL_SHAPE(c->C), c->rv);
-    } else {
-        rm = in[c->affine ? 3 : 1];
-        rv = in[c->affine ? 4 : 2];
-    }
-    return mtl_batchnorm(t, in[0], c->affine ? in[1] : NULL, c->affine ? in[2] : NULL, rm, rv, c->momentum, c->eps);
-}
 
 static void bn_gradcheck(const char *name, mtl_shape xs, bool affine, bool training) {
     int C = xs.d[1];
@@ -41,8 +20,8 @@ static void bn_gradcheck(const char *name, mtl_shape xs, bool affine, bool train
     th_fill(b, C, 13, -1.0f, 1.0f);
     th_fill(rm, C, 14, -0.5f, 0.5f);
     th_fill(rv, C, 15, 0.5f, 1.5f);
-    bn_ctx ctx = {.affine = affine, .momentum = 0.1f, .eps = 1e-5f};
-    th_gradcheck gc = {.name = name, .forward = fw_bn, .ctx = &ctx, .training = training};
+    th_bn_ctx ctx = {.affine = affine, .momentum = 0.1f, .eps = 1e-5f};
+    th_gradcheck gc = {.name = name, .forward = th_bn_forward, .ctx = &ctx, .training = training};
     if (affine) {
         gc.n_in = 5;
         float *d[5] = {x, g, b, rm, rv};
@@ -79,39 +58,19 @@ static void gradcheck_batchnorm_eval(void) {
     bn_gradcheck("bn eval [1,4] affine", MTL_SHAPE(1, 4), true, false); /* one value per channel is fine here */
 }
 
-/* one fixture case: output and gradients, then the running statistics after the call */
-static void bn_parity(mtl_st_file *f, const char *p, bool affine, bool eval) {
-    char key[128];
-    mtl_shape s;
-    float *rm = th_fixture_f32_of(f, p, "running_mean", &s);
-    float *rv = th_fixture_f32_of(f, p, "running_var", NULL);
-    float *rm_want = th_fixture_f32_of(f, p, "running_mean_after", NULL);
-    float *rv_want = th_fixture_f32_of(f, p, "running_var_after", NULL);
-    float *mom = th_fixture_f32_of(f, p, "momentum", NULL);
-    float *eps = th_fixture_f32_of(f, p, "eps", NULL);
-    if (!rm || !rv || !rm_want || !rv_want || !mom || !eps) return;
-    bn_ctx ctx = {.affine = affine, .eval = eval, .momentum = mom[0], .eps = eps[0], .rm = rm, .rv = rv, .C = s.d[0]};
-    static const char *aff[] = {"x", "gamma", "beta"}, *plain[] = {"x"};
-    th_parity_case(f, p, affine ? 3 : 1, affine ? aff : plain, fw_bn, &ctx, 1e-5, 1e-4);
-    /* rm, rv were updated in place by the one forward th_parity_case ran */
-    snprintf(key, sizeof key, "%s.running_mean_after", p);
-    th_compare(key, rm, rm_want, s.d[0], 1e-6, 1e-5);
-    snprintf(key, sizeof key, "%s.running_var_after", p);
-    th_compare(key, rv, rv_want, s.d[0], 1e-6, 1e-5);
-}
 
 static void parity_batchnorm(void) {
     mtl_st_file *f = th_fixture("ops_norm.safetensors");
     if (!f) return;
-    bn_parity(f, "bn_train", true, false);
-    bn_parity(f, "bn_train2d", true, false);
-    bn_parity(f, "bn_train_noaffine", false, false);
-    bn_parity(f, "bn_train_n2", true, false);
-    bn_parity(f, "bn_train_wide", true, false);
-    bn_parity(f, "bn_train_many", true, false);
-    bn_parity(f, "bn_eval", true, true);
-    bn_parity(f, "bn_eval_wide", false, true);
-    bn_parity(f, "bn_eval2d_noaffine", false, true);
+    th_bn_parity(f, "bn_train", true, false, false);
+    th_bn_parity(f, "bn_train2d", true, false, false);
+    th_bn_parity(f, "bn_train_noaffine", false, false, false);
+    th_bn_parity(f, "bn_train_n2", true, false, false);
+    th_bn_parity(f, "bn_train_wide", true, false, false);
+    th_bn_parity(f, "bn_train_many", true, false, false);
+    th_bn_parity(f, "bn_eval", true, true, false);
+    th_bn_parity(f, "bn_eval_wide", false, true, false);
+    th_bn_parity(f, "bn_eval2d_noaffine", false, true, false);
 }
 
 /* running statistics: exact update rule, untouched in evaluation, never given gradients */

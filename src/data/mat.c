@@ -52,6 +52,13 @@ static uint32_t rd32(const unsigned char *p, int swap) {
                 : (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* a variable that does not fit in the file */
+static mtl_status truncated(const char *path, int k, int64_t pos, int64_t step, int64_t size) {
+    return mtl_error(MTL_ERR_FORMAT,
+                     "%s: truncated or corrupt MAT file: variable %d at byte %lld needs %lld bytes, the file has %lld",
+                     path, k + 1, (long long)pos, (long long)step, (long long)(size - pos));
+}
+
 /* v5: a 128-byte header, then top-level elements, each an 8-byte tag (type, size) and
  * `size` bytes (miMATRIX, or miCOMPRESSED holding one). */
 static mtl_status check_v5(FILE *f, const char *path, int64_t size, int swap) {
@@ -62,11 +69,7 @@ static mtl_status check_v5(FILE *f, const char *path, int64_t size, int swap) {
             return mtl_error(MTL_ERR_IO, "%s: read error at byte %lld", path, (long long)pos);
         uint32_t type = rd32(tag, swap), nbytes = rd32(tag + 4, swap);
         int64_t step = (type >> 16) ? 8 : 8 + (int64_t)nbytes; /* small data element: all in the tag */
-        if (pos + step > size)
-            return mtl_error(MTL_ERR_FORMAT,
-                             "%s: truncated or corrupt MAT file: variable %d at byte %lld needs %lld bytes, the file "
-                             "has %lld",
-                             path, k + 1, (long long)pos, (long long)step, (long long)(size - pos));
+        if (pos + step > size) return truncated(path, k, pos, step, size);
         pos += step;
     }
     return MTL_OK;
@@ -90,11 +93,7 @@ static mtl_status check_v4(FILE *f, const char *path, int64_t size) {
             return mtl_error(MTL_ERR_FORMAT, "%s: corrupt MAT v4 file: bad header of variable %d at byte %lld", path,
                              k + 1, (long long)pos);
         int64_t step = 20 + (int64_t)namlen + (int64_t)rows * cols * elem_size[p] * (imagf ? 2 : 1);
-        if (pos + step > size)
-            return mtl_error(MTL_ERR_FORMAT,
-                             "%s: truncated or corrupt MAT file: variable %d at byte %lld needs %lld bytes, the file "
-                             "has %lld",
-                             path, k + 1, (long long)pos, (long long)step, (long long)(size - pos));
+        if (pos + step > size) return truncated(path, k, pos, step, size);
         pos += step;
     }
     return MTL_OK;
