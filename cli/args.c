@@ -11,7 +11,11 @@ static void default_str(const arg_spec *s, char *buf, size_t cap) {
     case ARG_INT: snprintf(buf, cap, "%d", *(int *)s->value); break;
     case ARG_U64: snprintf(buf, cap, "%llu", (unsigned long long)*(uint64_t *)s->value); break;
     case ARG_FLOAT: snprintf(buf, cap, "%g", (double)*(float *)s->value); break;
-    case ARG_STRING: snprintf(buf, cap, "%s", *(const char **)s->value ? *(const char **)s->value : "(none)"); break;
+    case ARG_STRING: {
+        const char *v = *(const char **)s->value;
+        snprintf(buf, cap, "%s", v && *v ? v : "(none)");
+        break;
+    }
     case ARG_BOOL: snprintf(buf, cap, "%s", *(bool *)s->value ? "on" : "off"); break;
     }
 }
