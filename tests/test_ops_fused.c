@@ -361,6 +361,47 @@ static void determinism_cbr(void) {
     free(x), free(dy);
 }
 
+/* inference (evaluation mode, not recording) folds batchnorm into the convolution: the same
+ * outputs as the recorded evaluation path up to rounding, for k7/pad 3, k5/pad 2 and k1 */
+static void inference_folds_batchnorm(void) {
+    static const int cfg[3][4] = {{4, 8, 7, 3}, {8, 16, 5, 2}, {16, 32, 1, 0}}; /* Cin, Cout, K, pad */
+    for (int c = 0; c < 3; c++) {
+        int N = 3, Cin = cfg[c][0], Cout = cfg[c][1], K = cfg[c][2], pad = cfg[c][3], L = 96;
+        float *x = malloc((size_t)N * Cin * L * sizeof *x), *w = malloc((size_t)Cout * Cin * K * sizeof *w);
+        float b[32], g[32], be[32], rm[32], rv[32];
+        th_fill(x, (int64_t)N * Cin * L, 21, -1.0f, 1.0f);
+        th_fill(w, (int64_t)Cout * Cin * K, 22, -0.5f, 0.5f);
+        th_fill(b, Cout, 23, -0.2f, 0.2f);
+        th_fill(g, Cout, 24, 0.5f, 1.5f);
+        th_fill(be, Cout, 25, -0.3f, 0.3f);
+        th_fill(rm, Cout, 26, -0.2f, 0.2f);
+        th_fill(rv, Cout, 27, 0.5f, 1.5f);
+        float *out[2] = {NULL, NULL};
+        for (int rec = 0; rec < 2; rec++) {
+            mtl_tape *t = NULL;
+            CHECK_OK(mtl_tape_create(&t));
+            mtl_tape_set_training(t, false);
+            mtl_tape_set_recording(t, rec);
+            mtl_tensor *X = mtl_tensor_wrap(t, MTL_SHAPE(N, Cin, L), x), *W = mtl_tensor_wrap(t, MTL_SHAPE(Cout, Cin, K), w);
+            mtl_tensor *B = mtl_tensor_wrap(t, MTL_SHAPE(Cout), b), *G = mtl_tensor_wrap(t, MTL_SHAPE(Cout), g);
+            mtl_tensor *BE = mtl_tensor_wrap(t, MTL_SHAPE(Cout), be), *RM = mtl_tensor_wrap(t, MTL_SHAPE(Cout), rm);
+            mtl_tensor *RV = mtl_tensor_wrap(t, MTL_SHAPE(Cout), rv);
+            if (rec) mtl_tensor_requires_grad(W); /* recorded: the general path */
+            mtl_tensor *y = mtl_conv1d_bn_relu(t, X, W, B, 1, pad, G, BE, RM, RV, 0.1f, 1e-5f);
+            CHECK(y != NULL, "conv1d_bn_relu (recording %d): %s", rec, mtl_tape_error(t));
+            if (y) {
+                out[rec] = malloc((size_t)y->size * sizeof(float));
+                memcpy(out[rec], y->data, (size_t)y->size * sizeof(float));
+            }
+            mtl_tape_free(t);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "folded inference, k%d pad %d", K, pad);
+        if (out[0] && out[1]) th_compare(what, out[0], out[1], (int64_t)N * Cout * (L + 2 * pad - K + 1), 1e-5, 1e-4);
+        free(out[0]), free(out[1]), free(x), free(w);
+    }
+}
+
 static void errors_conv1d_bn_relu(void) {
     mtl_tape *t;
     CHECK_OK(mtl_tape_create(&t));
@@ -397,5 +438,6 @@ int main(void) {
     RUN(matches_separate_ops_cbr);
     RUN(determinism_cbr);
     RUN(errors_conv1d_bn_relu);
+    RUN(inference_folds_batchnorm);
     return th_summary();
 }

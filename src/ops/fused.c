@@ -18,6 +18,7 @@
 #include "ops/conv_fast.h"
 #include "ops/fused.h"
 
+#include <math.h>
 #include <omp.h>
 
 typedef struct {
@@ -202,6 +203,51 @@ static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const mtl_t
     return z;
 }
 
+static bool vec_ok(const mtl_tensor *v, int C) { return v && v->data && v->ndim == 1 && v->shape[0] == C; }
+
+/* Inference (evaluation mode, nothing recorded): batchnorm folded into the convolution,
+ * w' = w g / sqrt(rv + eps), b' = (b - rm) g / sqrt(rv + eps) + beta, then ReLU in place:
+ * one pass over the output instead of three. NULL when the arguments are not the plain
+ * case (the caller then takes the general path, which also reports errors). */
+static mtl_tensor *folded_forward(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int pad, mtl_tensor *gamma,
+                                  mtl_tensor *beta, mtl_tensor *rm, mtl_tensor *rv, float eps) {
+    const int N = x->shape[0], Cin = x->shape[1], L = x->shape[2], Cout = w->shape[0], K = w->shape[2];
+    if ((gamma == NULL) != (beta == NULL) || (gamma && (!vec_ok(gamma, Cout) || !vec_ok(beta, Cout))) ||
+        !vec_ok(rm, Cout) || !vec_ok(rv, Cout) || !(eps >= 0.0f) || isinf(eps))
+        return NULL;
+    const int Lout = L + 2 * pad - K + 1, ldx = L + 2 * pad;
+    size_t xs = (size_t)Cin * L, ys = (size_t)Cout * Lout, ps = (size_t)Cin * ldx, ws = (size_t)Cin * K;
+    int nt = mtl_threads_for(2.0 * N * Cout * (double)Cin * K * Lout);
+    if (N < nt) nt = 1;
+    mtl_tensor *y = mtl__new(t, MTL_SHAPE(N, Cout, Lout));
+    float *wf = mtl__alloc(t, (size_t)Cout * ws * sizeof *wf), *bf = mtl__alloc(t, (size_t)Cout * sizeof *bf);
+    float *buf = pad ? mtl__alloc(t, (size_t)nt * ps * sizeof *buf) : NULL;
+    if (!y || !wf || !bf || (pad && !buf)) return NULL;
+    for (int o = 0; o < Cout; o++) {
+        double sc = (gamma ? gamma->data[o] : 1.0) / sqrt((double)rv->data[o] + (double)eps);
+        for (size_t j = 0; j < ws; j++) wf[o * ws + j] = (float)(w->data[o * ws + j] * sc);
+        bf[o] = (float)(((b ? b->data[o] : 0.0) - rm->data[o]) * sc + (beta ? beta->data[o] : 0.0));
+    }
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int i = 0; i < N; i++) {
+        const float *xp = x->data + i * xs;
+        if (pad) {
+            float *p = buf + omp_get_thread_num() * ps;
+            for (int c = 0; c < Cin; c++) {
+                float *r = p + (size_t)c * ldx;
+                memset(r, 0, (size_t)pad * sizeof *r);
+                memcpy(r + pad, xp + (size_t)c * L, (size_t)L * sizeof *r);
+                memset(r + pad + L, 0, (size_t)pad * sizeof *r);
+            }
+            xp = p;
+        }
+        float *yi = y->data + i * ys;
+        mtl__conv_fast_fwd(xp, ldx, wf, Cin, K, 0, Cout, bf, false, yi, Lout, Lout);
+        for (size_t j = 0; j < ys; j++) yi[j] = yi[j] > 0.0f ? yi[j] : 0.0f;
+    }
+    return y;
+}
+
 mtl_tensor *mtl_conv1d_bn_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int stride, int pad,
                                mtl_tensor *gamma, mtl_tensor *beta, mtl_tensor *running_mean,
                                mtl_tensor *running_var, float momentum, float eps) {
@@ -209,9 +255,13 @@ mtl_tensor *mtl_conv1d_bn_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_te
     if (!fast_ok(x, w, b, stride, pad))
         return mtl_batchnorm_relu(t, mtl_conv1d(t, x, w, b, stride, pad), gamma, beta, running_mean, running_var,
                                   momentum, eps);
+    bool recording = mtl_tape_recording(t);
+    if (!recording && !mtl_tape_training(t)) {
+        mtl_tensor *y = folded_forward(t, x, w, b, pad, gamma, beta, running_mean, running_var, eps);
+        if (y || mtl_tape_status(t)) return y;
+    }
     /* the forwards unrecorded (mtl__bn_forward checks the batchnorm arguments), then one
      * node; in training the statistics come with the convolution */
-    bool recording = mtl_tape_recording(t);
     mtl_tape_set_recording(t, false);
     mtl__bn_stats *st = NULL;
     mtl_tensor *z;
