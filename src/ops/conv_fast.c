@@ -56,7 +56,7 @@ static __mmask16 tail_mask(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 
 
 /* ob rows (a constant after inlining) x one tile of up to 32 positions (masks m0, m1) */
 INL void fwd_block(const float *xp, int ldx, const float *w, int Cin, int K, int ob, const float *bias, bool acc,
-                   float *y, int ldy, int j0, __mmask16 m0, __mmask16 m1) {
+                   bool relu, float *y, int ldy, int j0, __mmask16 m0, __mmask16 m1) {
     __m512 a0[OB], a1[OB];
     size_t ws = (size_t)Cin * K;
     for (int r = 0; r < ob; r++) {
@@ -78,6 +78,11 @@ INL void fwd_block(const float *xp, int ldx, const float *w, int Cin, int K, int
             }
         }
     }
+    if (relu) /* inference with batchnorm folded in: the ReLU on the way out */
+        for (int r = 0; r < ob; r++) {
+            a0[r] = _mm512_max_ps(a0[r], _mm512_setzero_ps());
+            a1[r] = _mm512_max_ps(a1[r], _mm512_setzero_ps());
+        }
     for (int r = 0; r < ob; r++) {
         _mm512_mask_storeu_ps(y + (size_t)r * ldy + j0, m0, a0[r]);
         _mm512_mask_storeu_ps(y + (size_t)r * ldy + j0 + 16, m1, a1[r]);
@@ -86,21 +91,24 @@ INL void fwd_block(const float *xp, int ldx, const float *w, int Cin, int K, int
 
 /* full tiles unmasked (a mask of all ones is a constant here), then the tail */
 INL void fwd_rows(const float *xp, int ldx, const float *w, int Cin, int K, int ob, const float *bias, bool acc,
-                  float *y, int ldy, int j0, int Lout) {
-    if (Lout - j0 >= TILE) fwd_block(xp, ldx, w, Cin, K, ob, bias, acc, y, ldy, j0, 0xFFFF, 0xFFFF);
-    else fwd_block(xp, ldx, w, Cin, K, ob, bias, acc, y, ldy, j0, tail_mask(Lout - j0), tail_mask(Lout - j0 - 16));
+                  bool relu, float *y, int ldy, int j0, int Lout) {
+    if (Lout - j0 >= TILE) fwd_block(xp, ldx, w, Cin, K, ob, bias, acc, relu, y, ldy, j0, 0xFFFF, 0xFFFF);
+    else
+        fwd_block(xp, ldx, w, Cin, K, ob, bias, acc, relu, y, ldy, j0, tail_mask(Lout - j0), tail_mask(Lout - j0 - 16));
 }
 
 TGT static void fwd_all(const float *xp, int ldx, const float *w, int Cin, int K, int o0, int o1, const float *bias,
-                        bool acc, float *y, int ldy, int Lout) {
+                        bool acc, bool relu, float *y, int ldy, int Lout) {
     size_t ws = (size_t)Cin * K;
     /* tiles outermost: a tile of the input (Cin x (32 + K - 1) floats) stays in L1 for all rows */
     for (int j0 = 0; j0 < Lout; j0 += TILE) {
         int o = o0;
         for (; o + OB <= o1; o += OB)
-            fwd_rows(xp, ldx, w + o * ws, Cin, K, OB, bias ? bias + o : NULL, acc, y + (size_t)o * ldy, ldy, j0, Lout);
+            fwd_rows(xp, ldx, w + o * ws, Cin, K, OB, bias ? bias + o : NULL, acc, relu, y + (size_t)o * ldy, ldy, j0,
+                     Lout);
         for (; o < o1; o++)
-            fwd_rows(xp, ldx, w + o * ws, Cin, K, 1, bias ? bias + o : NULL, acc, y + (size_t)o * ldy, ldy, j0, Lout);
+            fwd_rows(xp, ldx, w + o * ws, Cin, K, 1, bias ? bias + o : NULL, acc, relu, y + (size_t)o * ldy, ldy, j0,
+                     Lout);
     }
 }
 
@@ -215,10 +223,19 @@ DW_FN(7, 1, 4)
 void mtl__conv_fast_fwd(const float *xp, int ldx, const float *w, int Cin, int K, int o0, int o1, const float *bias,
                         bool accumulate, float *y, int ldy, int Lout) {
 #if HAVE_AVX512_KERNELS
-    fwd_all(xp, ldx, w, Cin, K, o0, o1, bias, accumulate, y, ldy, Lout);
+    fwd_all(xp, ldx, w, Cin, K, o0, o1, bias, accumulate, false, y, ldy, Lout);
 #else
     (void)xp, (void)ldx, (void)w, (void)Cin, (void)K, (void)o0, (void)o1, (void)bias, (void)accumulate, (void)y;
     (void)ldy, (void)Lout;
+#endif
+}
+
+void mtl__conv_fast_fwd_relu(const float *xp, int ldx, const float *w, int Cin, int K, int o0, int o1,
+                             const float *bias, float *y, int ldy, int Lout) {
+#if HAVE_AVX512_KERNELS
+    fwd_all(xp, ldx, w, Cin, K, o0, o1, bias, false, true, y, ldy, Lout);
+#else
+    (void)xp, (void)ldx, (void)w, (void)Cin, (void)K, (void)o0, (void)o1, (void)bias, (void)y, (void)ldy, (void)Lout;
 #endif
 }
 

@@ -206,8 +206,8 @@ static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const mtl_t
 static bool vec_ok(const mtl_tensor *v, int C) { return v && v->data && v->ndim == 1 && v->shape[0] == C; }
 
 /* Inference (evaluation mode, nothing recorded): batchnorm folded into the convolution,
- * w' = w g / sqrt(rv + eps), b' = (b - rm) g / sqrt(rv + eps) + beta, then ReLU in place:
- * one pass over the output instead of three. NULL when the arguments are not the plain
+ * w' = w g / sqrt(rv + eps), b' = (b - rm) g / sqrt(rv + eps) + beta, and the ReLU applied
+ * by the kernel as it stores: one pass over the output instead of three. NULL when the arguments are not the plain
  * case (the caller then takes the general path, which also reports errors). */
 static mtl_tensor *folded_forward(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int pad, mtl_tensor *gamma,
                                   mtl_tensor *beta, mtl_tensor *rm, mtl_tensor *rv, float eps) {
@@ -241,9 +241,7 @@ static mtl_tensor *folded_forward(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl
             }
             xp = p;
         }
-        float *yi = y->data + i * ys;
-        mtl__conv_fast_fwd(xp, ldx, wf, Cin, K, 0, Cout, bf, false, yi, Lout, Lout);
-        for (size_t j = 0; j < ys; j++) yi[j] = yi[j] > 0.0f ? yi[j] : 0.0f;
+        mtl__conv_fast_fwd_relu(xp, ldx, wf, Cin, K, 0, Cout, bf, y->data + i * ys, Lout, Lout);
     }
     return y;
 }
