@@ -402,6 +402,52 @@ static void inference_folds_batchnorm(void) {
     }
 }
 
+/* conv1d_bn_relu_maxpool: in inference one kernel pass (whole 32-position tiles); otherwise,
+ * and for lengths that are not whole tiles, maxpool1d of conv1d_bn_relu. Both agree. */
+static void inference_pools_in_the_kernel(void) {
+    static const int cfg[5][6] = {/* Cin, Cout, K, pad, L, pool */
+                                  {16, 32, 1, 0, 128, 4}, {4, 8, 7, 3, 96, 2}, {8, 16, 5, 2, 64, 4},
+                                  {32, 21, 1, 0, 64, 2}, {4, 8, 3, 1, 40, 4} /* not whole tiles */};
+    for (int c = 0; c < 5; c++) {
+        int N = 2, Cin = cfg[c][0], Cout = cfg[c][1], K = cfg[c][2], pad = cfg[c][3], L = cfg[c][4], P = cfg[c][5];
+        float *x = malloc((size_t)N * Cin * L * sizeof *x), *w = malloc((size_t)Cout * Cin * K * sizeof *w);
+        float b[32], g[32], be[32], rm[32], rv[32];
+        th_fill(x, (int64_t)N * Cin * L, 31, -1.0f, 1.0f);
+        th_fill(w, (int64_t)Cout * Cin * K, 32, -0.5f, 0.5f);
+        th_fill(b, Cout, 33, -0.2f, 0.2f);
+        th_fill(g, Cout, 34, 0.5f, 1.5f);
+        th_fill(be, Cout, 35, -0.3f, 0.3f);
+        th_fill(rm, Cout, 36, -0.2f, 0.2f);
+        th_fill(rv, Cout, 37, 0.5f, 1.5f);
+        float *out[2] = {NULL, NULL};
+        int64_t n = 0;
+        for (int rec = 0; rec < 2; rec++) {
+            mtl_tape *t = NULL;
+            CHECK_OK(mtl_tape_create(&t));
+            mtl_tape_set_training(t, false);
+            mtl_tape_set_recording(t, rec);
+            mtl_tensor *X = mtl_tensor_wrap(t, MTL_SHAPE(N, Cin, L), x), *W = mtl_tensor_wrap(t, MTL_SHAPE(Cout, Cin, K), w);
+            mtl_tensor *B = mtl_tensor_wrap(t, MTL_SHAPE(Cout), b), *G = mtl_tensor_wrap(t, MTL_SHAPE(Cout), g);
+            mtl_tensor *BE = mtl_tensor_wrap(t, MTL_SHAPE(Cout), be), *RM = mtl_tensor_wrap(t, MTL_SHAPE(Cout), rm);
+            mtl_tensor *RV = mtl_tensor_wrap(t, MTL_SHAPE(Cout), rv);
+            if (rec) mtl_tensor_requires_grad(W); /* recorded: conv1d_bn_relu, then maxpool1d */
+            mtl_tensor *y = mtl_conv1d_bn_relu_maxpool(t, X, W, B, 1, pad, G, BE, RM, RV, 0.1f, 1e-5f, P);
+            CHECK(y != NULL, "conv1d_bn_relu_maxpool (recording %d): %s", rec, mtl_tape_error(t));
+            if (y) {
+                CHECK(y->ndim == 3 && y->shape[2] == (L + 2 * pad - K + 1) / P, "pooled length %d", y->shape[2]);
+                n = y->size;
+                out[rec] = malloc((size_t)y->size * sizeof(float));
+                memcpy(out[rec], y->data, (size_t)y->size * sizeof(float));
+            }
+            mtl_tape_free(t);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "pooled inference, k%d pool %d L%d", K, P, L);
+        if (out[0] && out[1]) th_compare(what, out[0], out[1], n, 1e-5, 1e-4);
+        free(out[0]), free(out[1]), free(x), free(w);
+    }
+}
+
 static void errors_conv1d_bn_relu(void) {
     mtl_tape *t;
     CHECK_OK(mtl_tape_create(&t));
@@ -439,5 +485,6 @@ int main(void) {
     RUN(determinism_cbr);
     RUN(errors_conv1d_bn_relu);
     RUN(inference_folds_batchnorm);
+    RUN(inference_pools_in_the_kernel);
     return th_summary();
 }

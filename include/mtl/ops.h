@@ -42,6 +42,11 @@ mtl_tensor *mtl_batchnorm_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *gamma, mt
 mtl_tensor *mtl_conv1d_bn_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int stride, int pad,
                                mtl_tensor *gamma, mtl_tensor *beta, mtl_tensor *running_mean,
                                mtl_tensor *running_var, float momentum, float eps);
+/* maxpool1d(conv1d_bn_relu(...), pool, pool); in inference (evaluation, not recording) one
+ * pass that never writes the unit's full-length output */
+mtl_tensor *mtl_conv1d_bn_relu_maxpool(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int stride, int pad,
+                                       mtl_tensor *gamma, mtl_tensor *beta, mtl_tensor *running_mean,
+                                       mtl_tensor *running_var, float momentum, float eps, int pool);
 /* Training tape: zero each element with probability p, scale the rest by 1/(1-p)
  * (mask from the tape's counter-based stream). Evaluation tape: identity. */
 mtl_tensor *mtl_dropout(mtl_tape *t, mtl_tensor *x, float p);

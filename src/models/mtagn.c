@@ -114,6 +114,16 @@ static mtl_status net_init(mtagn_net *n, mtl_params *P, const char *prefix, int 
     return s;
 }
 
+/* a branch unit followed by its max-pooling (one pass in inference) */
+static mtl_tensor *unit_pool_forward(mtl_tape *t, unit *u, mtl_tensor *x, int pool) {
+    const mtl_nn_conv1d *c = &u->conv;
+    mtl_nn_batchnorm *b = &u->bn;
+    mtl_tensor *y = mtl_conv1d_bn_relu_maxpool(t, x, c->weight, c->bias, c->stride, c->pad, b->weight, b->bias,
+                                               b->running_mean, b->running_var, b->momentum, b->eps, pool);
+    if (y && mtl_tape_training(t)) b->num_batches_tracked->data[0] += 1.0f;
+    return y;
+}
+
 /* writes the network's n_tasks logits, features and attention into the model's slots from `first` */
 static void net_forward(mtl_model *m, mtl_tape *t, mtagn_net *n, mtl_tensor *x, mtl_tensor **logits, int first) {
     mtl_tensor *g[3], *h = x;
@@ -128,7 +138,7 @@ static void net_forward(mtl_model *m, mtl_tape *t, mtagn_net *n, mtl_tensor *x, 
         for (int st = 0; st < 3; st++) {
             mtl_tensor *in = st == 0 ? g[0] : mtl_add(t, g[st], p);
             mtl_tensor *a = mtl_nn_eca_forward(t, &n->att[i][st], in, &m->taps.attention[first + i][st]);
-            p = mtl_maxpool1d(t, unit_forward(t, &u[st], a), pool[st], pool[st]);
+            p = unit_pool_forward(t, &u[st], a, pool[st]);
         }
         mtl_tensor *f = mtl_mean(t, p, 2, false);
         m->taps.features[first + i] = f;

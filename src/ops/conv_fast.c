@@ -55,8 +55,25 @@ bool mtl__conv_fast_available(void) {
 static __mmask16 tail_mask(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
 /* ob rows (a constant after inlining) x one tile of up to 32 positions (masks m0, m1) */
+/* the max of each group of `pool` (2 or 4) adjacent lanes of v, packed into the first
+ * 16 / pool floats at dst (compress in a register, then a masked store: the compress-to-
+ * memory form is microcoded and slow on some CPUs, Zen 4 among them) */
+INL void store_pooled(float *dst, __m512 v, int pool) {
+    const __m512i next = _mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
+    __m512 m = _mm512_max_ps(v, _mm512_permutexvar_ps(next, v));
+    if (pool == 2) {
+        _mm512_mask_storeu_ps(dst, (__mmask16)0x00FF, _mm512_maskz_compress_ps((__mmask16)0x5555, m));
+    } else {
+        const __m512i next2 = _mm512_set_epi32(15, 15, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2);
+        m = _mm512_max_ps(m, _mm512_permutexvar_ps(next2, m));
+        _mm512_mask_storeu_ps(dst, (__mmask16)0x000F, _mm512_maskz_compress_ps((__mmask16)0x1111, m));
+    }
+}
+
+/* mode: 0 plain, 1 ReLU, 2 or 4: ReLU then max-pooling by 2 or 4 (full tiles only; y then
+ * has rows of ldy pooled values and the tile lands at j0 / mode) */
 INL void fwd_block(const float *xp, int ldx, const float *w, int Cin, int K, int ob, const float *bias, bool acc,
-                   bool relu, float *y, int ldy, int j0, __mmask16 m0, __mmask16 m1) {
+                   int mode, float *y, int ldy, int j0, __mmask16 m0, __mmask16 m1) {
     __m512 a0[OB], a1[OB];
     size_t ws = (size_t)Cin * K;
     for (int r = 0; r < ob; r++) {
@@ -78,11 +95,19 @@ INL void fwd_block(const float *xp, int ldx, const float *w, int Cin, int K, int
             }
         }
     }
-    if (relu) /* inference with batchnorm folded in: the ReLU on the way out */
+    if (mode) /* inference with batchnorm folded in: the ReLU on the way out */
         for (int r = 0; r < ob; r++) {
             a0[r] = _mm512_max_ps(a0[r], _mm512_setzero_ps());
             a1[r] = _mm512_max_ps(a1[r], _mm512_setzero_ps());
         }
+    if (mode > 1) { /* and the max-pooling */
+        for (int r = 0; r < ob; r++) {
+            float *d = y + (size_t)r * ldy + j0 / mode;
+            store_pooled(d, a0[r], mode);
+            store_pooled(d + 16 / mode, a1[r], mode);
+        }
+        return;
+    }
     for (int r = 0; r < ob; r++) {
         _mm512_mask_storeu_ps(y + (size_t)r * ldy + j0, m0, a0[r]);
         _mm512_mask_storeu_ps(y + (size_t)r * ldy + j0 + 16, m1, a1[r]);
@@ -91,23 +116,23 @@ INL void fwd_block(const float *xp, int ldx, const float *w, int Cin, int K, int
 
 /* full tiles unmasked (a mask of all ones is a constant here), then the tail */
 INL void fwd_rows(const float *xp, int ldx, const float *w, int Cin, int K, int ob, const float *bias, bool acc,
-                  bool relu, float *y, int ldy, int j0, int Lout) {
-    if (Lout - j0 >= TILE) fwd_block(xp, ldx, w, Cin, K, ob, bias, acc, relu, y, ldy, j0, 0xFFFF, 0xFFFF);
+                  int mode, float *y, int ldy, int j0, int Lout) {
+    if (Lout - j0 >= TILE) fwd_block(xp, ldx, w, Cin, K, ob, bias, acc, mode, y, ldy, j0, 0xFFFF, 0xFFFF);
     else
-        fwd_block(xp, ldx, w, Cin, K, ob, bias, acc, relu, y, ldy, j0, tail_mask(Lout - j0), tail_mask(Lout - j0 - 16));
+        fwd_block(xp, ldx, w, Cin, K, ob, bias, acc, mode, y, ldy, j0, tail_mask(Lout - j0), tail_mask(Lout - j0 - 16));
 }
 
 TGT static void fwd_all(const float *xp, int ldx, const float *w, int Cin, int K, int o0, int o1, const float *bias,
-                        bool acc, bool relu, float *y, int ldy, int Lout) {
+                        bool acc, int mode, float *y, int ldy, int Lout) {
     size_t ws = (size_t)Cin * K;
     /* tiles outermost: a tile of the input (Cin x (32 + K - 1) floats) stays in L1 for all rows */
     for (int j0 = 0; j0 < Lout; j0 += TILE) {
         int o = o0;
         for (; o + OB <= o1; o += OB)
-            fwd_rows(xp, ldx, w + o * ws, Cin, K, OB, bias ? bias + o : NULL, acc, relu, y + (size_t)o * ldy, ldy, j0,
+            fwd_rows(xp, ldx, w + o * ws, Cin, K, OB, bias ? bias + o : NULL, acc, mode, y + (size_t)o * ldy, ldy, j0,
                      Lout);
         for (; o < o1; o++)
-            fwd_rows(xp, ldx, w + o * ws, Cin, K, 1, bias ? bias + o : NULL, acc, relu, y + (size_t)o * ldy, ldy, j0,
+            fwd_rows(xp, ldx, w + o * ws, Cin, K, 1, bias ? bias + o : NULL, acc, mode, y + (size_t)o * ldy, ldy, j0,
                      Lout);
     }
 }
@@ -223,7 +248,7 @@ DW_FN(7, 1, 4)
 void mtl__conv_fast_fwd(const float *xp, int ldx, const float *w, int Cin, int K, int o0, int o1, const float *bias,
                         bool accumulate, float *y, int ldy, int Lout) {
 #if HAVE_AVX512_KERNELS
-    fwd_all(xp, ldx, w, Cin, K, o0, o1, bias, accumulate, false, y, ldy, Lout);
+    fwd_all(xp, ldx, w, Cin, K, o0, o1, bias, accumulate, 0, y, ldy, Lout);
 #else
     (void)xp, (void)ldx, (void)w, (void)Cin, (void)K, (void)o0, (void)o1, (void)bias, (void)accumulate, (void)y;
     (void)ldy, (void)Lout;
@@ -231,11 +256,12 @@ void mtl__conv_fast_fwd(const float *xp, int ldx, const float *w, int Cin, int K
 }
 
 void mtl__conv_fast_fwd_relu(const float *xp, int ldx, const float *w, int Cin, int K, int o0, int o1,
-                             const float *bias, float *y, int ldy, int Lout) {
+                             const float *bias, float *y, int ldy, int Lout, int pool) {
 #if HAVE_AVX512_KERNELS
-    fwd_all(xp, ldx, w, Cin, K, o0, o1, bias, false, true, y, ldy, Lout);
+    fwd_all(xp, ldx, w, Cin, K, o0, o1, bias, false, pool == 2 || pool == 4 ? pool : 1, y, ldy, Lout);
 #else
     (void)xp, (void)ldx, (void)w, (void)Cin, (void)K, (void)o0, (void)o1, (void)bias, (void)y, (void)ldy, (void)Lout;
+    (void)pool;
 #endif
 }
 

@@ -15,9 +15,10 @@ bool mtl__conv_fast_available(void);
  * for o in [o0, o1), j in [0, Lout); bias may be NULL. */
 void mtl__conv_fast_fwd(const float *xp, int ldx, const float *w, int Cin, int K, int o0, int o1, const float *bias,
                         bool accumulate, float *y, int ldy, int Lout);
-/* the same (no accumulation) with max(0, .) applied before the store */
+/* the same (no accumulation) with max(0, .) applied before the store; pool 2 or 4 also
+ * max-pools each row by that factor (y rows of ldy >= Lout / pool; Lout a multiple of 32) */
 void mtl__conv_fast_fwd_relu(const float *xp, int ldx, const float *w, int Cin, int K, int o0, int o1,
-                             const float *bias, float *y, int ldy, int Lout);
+                             const float *bias, float *y, int ldy, int Lout, int pool);
 
 /* For samples n in [0, N) (x: [N, Cin, L]; dy: N blocks of Cout rows of stride ldy, Lout used,
  * Lout = L + 2 pad - K + 1): dw[(o*Cin + c)*K + k] += sum_{n,j} dy[n,o,j] x[n,c,j+k-pad] (zero

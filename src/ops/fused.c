@@ -212,28 +212,32 @@ static bool vec_ok(const mtl_tensor *v, int C) { return v && v->data && v->ndim 
  * by the kernel as it stores: one pass over the output instead of three. NULL when the arguments are not the plain
  * case (the caller then takes the general path, which also reports errors). */
 static mtl_tensor *folded_forward(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int pad, mtl_tensor *gamma,
-                                  mtl_tensor *beta, mtl_tensor *rm, mtl_tensor *rv, float eps) {
+                                  mtl_tensor *beta, mtl_tensor *rm, mtl_tensor *rv, float eps, int pool) {
     const int N = x->shape[0], Cin = x->shape[1], L = x->shape[2], Cout = w->shape[0], K = w->shape[2];
     if ((gamma == NULL) != (beta == NULL) || (gamma && (!vec_ok(gamma, Cout) || !vec_ok(beta, Cout))) ||
         !vec_ok(rm, Cout) || !vec_ok(rv, Cout) || !(eps >= 0.0f) || isinf(eps))
         return NULL;
-    const int Lout = L + 2 * pad - K + 1, ldx = L + 2 * pad;
-    size_t xs = (size_t)Cin * L, ys = (size_t)Cout * Lout, ps = (size_t)Cin * ldx, ws = (size_t)Cin * K;
+    const int Lout = L + 2 * pad - K + 1, ldx = L + 2 * pad, Lp = Lout / pool;
+    if (pool > 1 && Lout % 32) return NULL; /* the kernel pools whole 32-position tiles */
+    size_t xs = (size_t)Cin * L, ys = (size_t)Cout * Lp, ps = (size_t)Cin * ldx, ws = (size_t)Cin * K;
     int nt = mtl_threads_for(2.0 * N * Cout * (double)Cin * K * Lout);
     if (N < nt) nt = 1;
-    mtl_tensor *y = mtl__new(t, MTL_SHAPE(N, Cout, Lout));
+    mtl_tensor *y = mtl__new(t, MTL_SHAPE(N, Cout, Lp));
     float *wf = mtl__alloc(t, (size_t)Cout * ws * sizeof *wf), *bf = mtl__alloc(t, (size_t)Cout * sizeof *bf);
     float *buf = pad ? mtl__alloc(t, (size_t)nt * ps * sizeof *buf) : NULL;
     if (!y || !wf || !bf || (pad && !buf)) return NULL;
-    for (int o = 0; o < Cout; o++) {
-        double sc = (gamma ? gamma->data[o] : 1.0) / sqrt((double)rv->data[o] + (double)eps);
-        for (size_t j = 0; j < ws; j++) wf[o * ws + j] = (float)(w->data[o * ws + j] * sc);
-        bf[o] = (float)(((b ? b->data[o] : 0.0) - rm->data[o]) * sc + (beta ? beta->data[o] : 0.0));
+    for (int o = 0; o < Cout; o++) { /* float products: this runs on every inference call */
+        double scd = (gamma ? gamma->data[o] : 1.0) / sqrt((double)rv->data[o] + (double)eps);
+        float sc = (float)scd;
+        const float *wo = w->data + o * ws;
+        float *fo = wf + o * ws;
+        for (size_t j = 0; j < ws; j++) fo[j] = wo[j] * sc;
+        bf[o] = (float)(((b ? b->data[o] : 0.0) - rm->data[o]) * scd + (beta ? beta->data[o] : 0.0));
     }
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int i = 0; i < N; i++) {
         const float *xp = pad ? padded(buf + omp_get_thread_num() * ps, x->data + i * xs, Cin, L, pad) : x->data + i * xs;
-        mtl__conv_fast_fwd_relu(xp, ldx, wf, Cin, K, 0, Cout, bf, y->data + i * ys, Lout, Lout);
+        mtl__conv_fast_fwd_relu(xp, ldx, wf, Cin, K, 0, Cout, bf, y->data + i * ys, Lp, Lout, pool);
     }
     return y;
 }
@@ -247,7 +251,7 @@ mtl_tensor *mtl_conv1d_bn_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_te
                                   momentum, eps);
     bool recording = mtl_tape_recording(t);
     if (!recording && !mtl_tape_training(t)) {
-        mtl_tensor *y = folded_forward(t, x, w, b, pad, gamma, beta, running_mean, running_var, eps);
+        mtl_tensor *y = folded_forward(t, x, w, b, pad, gamma, beta, running_mean, running_var, eps, 1);
         if (y || mtl_tape_status(t)) return y;
     }
     /* the forwards unrecorded (mtl__bn_forward checks the batchnorm arguments), then one
@@ -283,4 +287,19 @@ mtl_tensor *mtl_conv1d_bn_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_te
         n->saved = sv;
     }
     return y;
+}
+
+mtl_tensor *mtl_conv1d_bn_relu_maxpool(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int stride, int pad,
+                                       mtl_tensor *gamma, mtl_tensor *beta, mtl_tensor *running_mean,
+                                       mtl_tensor *running_var, float momentum, float eps, int pool) {
+    /* inference: convolution, folded batchnorm, ReLU and pooling in one pass; the unit's
+     * full-length output is never written */
+    if ((pool == 2 || pool == 4) && !mtl_tape_recording(t) && !mtl_tape_training(t) &&
+        mtl__inputs_ok(t, "conv1d_bn_relu_maxpool", 2, x, w) && fast_ok(x, w, b, stride, pad)) {
+        mtl_tensor *y = folded_forward(t, x, w, b, pad, gamma, beta, running_mean, running_var, eps, pool);
+        if (y || mtl_tape_status(t)) return y;
+    }
+    return mtl_maxpool1d(t, mtl_conv1d_bn_relu(t, x, w, b, stride, pad, gamma, beta, running_mean, running_var,
+                                               momentum, eps),
+                         pool, pool);
 }
