@@ -361,90 +361,62 @@ static void determinism_cbr(void) {
     free(x), free(dy);
 }
 
-/* inference (evaluation mode, not recording) folds batchnorm into the convolution: the same
- * outputs as the recorded evaluation path up to rounding, for k7/pad 3, k5/pad 2 and k1 */
-static void inference_folds_batchnorm(void) {
-    static const int cfg[3][4] = {{4, 8, 7, 3}, {8, 16, 5, 2}, {16, 32, 1, 0}}; /* Cin, Cout, K, pad */
-    for (int c = 0; c < 3; c++) {
-        int N = 3, Cin = cfg[c][0], Cout = cfg[c][1], K = cfg[c][2], pad = cfg[c][3], L = 96;
-        float *x = malloc((size_t)N * Cin * L * sizeof *x), *w = malloc((size_t)Cout * Cin * K * sizeof *w);
-        float b[32], g[32], be[32], rm[32], rv[32];
-        th_fill(x, (int64_t)N * Cin * L, 21, -1.0f, 1.0f);
-        th_fill(w, (int64_t)Cout * Cin * K, 22, -0.5f, 0.5f);
-        th_fill(b, Cout, 23, -0.2f, 0.2f);
-        th_fill(g, Cout, 24, 0.5f, 1.5f);
-        th_fill(be, Cout, 25, -0.3f, 0.3f);
-        th_fill(rm, Cout, 26, -0.2f, 0.2f);
-        th_fill(rv, Cout, 27, 0.5f, 1.5f);
-        float *out[2] = {NULL, NULL};
-        for (int rec = 0; rec < 2; rec++) {
-            mtl_tape *t = NULL;
-            CHECK_OK(mtl_tape_create(&t));
-            mtl_tape_set_training(t, false);
-            mtl_tape_set_recording(t, rec);
-            mtl_tensor *X = mtl_tensor_wrap(t, MTL_SHAPE(N, Cin, L), x), *W = mtl_tensor_wrap(t, MTL_SHAPE(Cout, Cin, K), w);
-            mtl_tensor *B = mtl_tensor_wrap(t, MTL_SHAPE(Cout), b), *G = mtl_tensor_wrap(t, MTL_SHAPE(Cout), g);
-            mtl_tensor *BE = mtl_tensor_wrap(t, MTL_SHAPE(Cout), be), *RM = mtl_tensor_wrap(t, MTL_SHAPE(Cout), rm);
-            mtl_tensor *RV = mtl_tensor_wrap(t, MTL_SHAPE(Cout), rv);
-            if (rec) mtl_tensor_requires_grad(W); /* recorded: the general path */
-            mtl_tensor *y = mtl_conv1d_bn_relu(t, X, W, B, 1, pad, G, BE, RM, RV, 0.1f, 1e-5f);
-            CHECK(y != NULL, "conv1d_bn_relu (recording %d): %s", rec, mtl_tape_error(t));
-            if (y) {
-                out[rec] = malloc((size_t)y->size * sizeof(float));
-                memcpy(out[rec], y->data, (size_t)y->size * sizeof(float));
-            }
-            mtl_tape_free(t);
+/* one unit in evaluation mode on seeded random inputs: conv1d_bn_relu (pool 0) or
+ * conv1d_bn_relu_maxpool; recorded (the general path) or not (inference: folded batchnorm,
+ * pooling in the kernel). Returns a copy of the output (n values), NULL on failure. */
+static float *eval_unit(int N, int Cin, int Cout, int K, int pad, int L, int pool, bool recorded, int64_t *n) {
+    float *x = malloc((size_t)N * Cin * L * sizeof *x), *w = malloc((size_t)Cout * Cin * K * sizeof *w), *out = NULL;
+    float b[32], g[32], be[32], rm[32], rv[32];
+    th_fill(x, (int64_t)N * Cin * L, 31, -1.0f, 1.0f);
+    th_fill(w, (int64_t)Cout * Cin * K, 32, -0.5f, 0.5f);
+    th_fill(b, Cout, 33, -0.2f, 0.2f);
+    th_fill(g, Cout, 34, 0.5f, 1.5f);
+    th_fill(be, Cout, 35, -0.3f, 0.3f);
+    th_fill(rm, Cout, 36, -0.2f, 0.2f);
+    th_fill(rv, Cout, 37, 0.5f, 1.5f);
+    mtl_tape *t = NULL;
+    CHECK_OK(mtl_tape_create(&t));
+    if (t) {
+        mtl_tape_set_training(t, false);
+        mtl_tape_set_recording(t, recorded);
+        mtl_tensor *X = mtl_tensor_wrap(t, MTL_SHAPE(N, Cin, L), x), *W = mtl_tensor_wrap(t, MTL_SHAPE(Cout, Cin, K), w);
+        mtl_tensor *B = mtl_tensor_wrap(t, MTL_SHAPE(Cout), b), *G = mtl_tensor_wrap(t, MTL_SHAPE(Cout), g);
+        mtl_tensor *BE = mtl_tensor_wrap(t, MTL_SHAPE(Cout), be), *RM = mtl_tensor_wrap(t, MTL_SHAPE(Cout), rm);
+        mtl_tensor *RV = mtl_tensor_wrap(t, MTL_SHAPE(Cout), rv);
+        if (recorded) mtl_tensor_requires_grad(W);
+        mtl_tensor *y = pool ? mtl_conv1d_bn_relu_maxpool(t, X, W, B, 1, pad, G, BE, RM, RV, 0.1f, 1e-5f, pool)
+                             : mtl_conv1d_bn_relu(t, X, W, B, 1, pad, G, BE, RM, RV, 0.1f, 1e-5f);
+        CHECK(y != NULL, "unit (recorded %d, pool %d): %s", recorded, pool, mtl_tape_error(t));
+        int Lout = L + 2 * pad - K + 1;
+        if (y) CHECK(y->ndim == 3 && y->shape[2] == (pool ? Lout / pool : Lout), "output length %d", y->shape[2]);
+        if (y && (out = malloc((size_t)y->size * sizeof(float)))) {
+            memcpy(out, y->data, (size_t)y->size * sizeof(float));
+            *n = y->size;
         }
-        char what[64];
-        snprintf(what, sizeof what, "folded inference, k%d pad %d", K, pad);
-        if (out[0] && out[1]) th_compare(what, out[0], out[1], (int64_t)N * Cout * (L + 2 * pad - K + 1), 1e-5, 1e-4);
-        free(out[0]), free(out[1]), free(x), free(w);
+        mtl_tape_free(t);
     }
+    free(x), free(w);
+    return out;
 }
 
-/* conv1d_bn_relu_maxpool: in inference one kernel pass (whole 32-position tiles); otherwise,
- * and for lengths that are not whole tiles, maxpool1d of conv1d_bn_relu. Both agree. */
-static void inference_pools_in_the_kernel(void) {
-    static const int cfg[5][6] = {/* Cin, Cout, K, pad, L, pool */
-                                  {16, 32, 1, 0, 128, 4}, {4, 8, 7, 3, 96, 2}, {8, 16, 5, 2, 64, 4},
-                                  {32, 21, 1, 0, 64, 2}, {4, 8, 3, 1, 40, 4} /* not whole tiles */};
-    for (int c = 0; c < 5; c++) {
-        int N = 2, Cin = cfg[c][0], Cout = cfg[c][1], K = cfg[c][2], pad = cfg[c][3], L = cfg[c][4], P = cfg[c][5];
-        float *x = malloc((size_t)N * Cin * L * sizeof *x), *w = malloc((size_t)Cout * Cin * K * sizeof *w);
-        float b[32], g[32], be[32], rm[32], rv[32];
-        th_fill(x, (int64_t)N * Cin * L, 31, -1.0f, 1.0f);
-        th_fill(w, (int64_t)Cout * Cin * K, 32, -0.5f, 0.5f);
-        th_fill(b, Cout, 33, -0.2f, 0.2f);
-        th_fill(g, Cout, 34, 0.5f, 1.5f);
-        th_fill(be, Cout, 35, -0.3f, 0.3f);
-        th_fill(rm, Cout, 36, -0.2f, 0.2f);
-        th_fill(rv, Cout, 37, 0.5f, 1.5f);
-        float *out[2] = {NULL, NULL};
-        int64_t n = 0;
-        for (int rec = 0; rec < 2; rec++) {
-            mtl_tape *t = NULL;
-            CHECK_OK(mtl_tape_create(&t));
-            mtl_tape_set_training(t, false);
-            mtl_tape_set_recording(t, rec);
-            mtl_tensor *X = mtl_tensor_wrap(t, MTL_SHAPE(N, Cin, L), x), *W = mtl_tensor_wrap(t, MTL_SHAPE(Cout, Cin, K), w);
-            mtl_tensor *B = mtl_tensor_wrap(t, MTL_SHAPE(Cout), b), *G = mtl_tensor_wrap(t, MTL_SHAPE(Cout), g);
-            mtl_tensor *BE = mtl_tensor_wrap(t, MTL_SHAPE(Cout), be), *RM = mtl_tensor_wrap(t, MTL_SHAPE(Cout), rm);
-            mtl_tensor *RV = mtl_tensor_wrap(t, MTL_SHAPE(Cout), rv);
-            if (rec) mtl_tensor_requires_grad(W); /* recorded: conv1d_bn_relu, then maxpool1d */
-            mtl_tensor *y = mtl_conv1d_bn_relu_maxpool(t, X, W, B, 1, pad, G, BE, RM, RV, 0.1f, 1e-5f, P);
-            CHECK(y != NULL, "conv1d_bn_relu_maxpool (recording %d): %s", rec, mtl_tape_error(t));
-            if (y) {
-                CHECK(y->ndim == 3 && y->shape[2] == (L + 2 * pad - K + 1) / P, "pooled length %d", y->shape[2]);
-                n = y->size;
-                out[rec] = malloc((size_t)y->size * sizeof(float));
-                memcpy(out[rec], y->data, (size_t)y->size * sizeof(float));
-            }
-            mtl_tape_free(t);
-        }
+/* inference folds batchnorm into the convolution (and, with pooling, pools inside the kernel,
+ * whole 32-position tiles; other lengths take maxpool1d of the unit): the same outputs as the
+ * recorded evaluation path up to rounding */
+static void inference_matches_recorded(void) {
+    static const int cfg[8][6] = {/* Cin, Cout, K, pad, L, pool */
+                                  {4, 8, 7, 3, 96, 0},    {8, 16, 5, 2, 96, 0},  {16, 32, 1, 0, 96, 0},
+                                  {16, 32, 1, 0, 128, 4}, {4, 8, 7, 3, 96, 2},   {8, 16, 5, 2, 64, 4},
+                                  {32, 21, 1, 0, 64, 2},  {4, 8, 3, 1, 40, 4} /* not whole tiles */};
+    for (int c = 0; c < 8; c++) {
+        const int *k = cfg[c];
+        int64_t n0 = 0, n1 = 0;
+        float *fast = eval_unit(2, k[0], k[1], k[2], k[3], k[4], k[5], false, &n0);
+        float *general = eval_unit(2, k[0], k[1], k[2], k[3], k[4], k[5], true, &n1);
         char what[64];
-        snprintf(what, sizeof what, "pooled inference, k%d pool %d L%d", K, P, L);
-        if (out[0] && out[1]) th_compare(what, out[0], out[1], n, 1e-5, 1e-4);
-        free(out[0]), free(out[1]), free(x), free(w);
+        snprintf(what, sizeof what, "inference, k%d pad %d L%d pool %d", k[2], k[3], k[4], k[5]);
+        CHECK(n0 == n1, "%s: %lld vs %lld values", what, (long long)n0, (long long)n1);
+        if (fast && general && n0 == n1) th_compare(what, fast, general, n0, 1e-5, 1e-4);
+        free(fast), free(general);
     }
 }
 
@@ -484,7 +456,6 @@ int main(void) {
     RUN(matches_separate_ops_cbr);
     RUN(determinism_cbr);
     RUN(errors_conv1d_bn_relu);
-    RUN(inference_folds_batchnorm);
-    RUN(inference_pools_in_the_kernel);
+    RUN(inference_matches_recorded);
     return th_summary();
 }
