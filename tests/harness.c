@@ -381,23 +381,28 @@ mtl_tensor *th_bn_forward(mtl_tape *t, mtl_tensor **in, void *ctx) {
                    : mtl_batchnorm(t, in[0], g, b, rm, rv, c->momentum, c->eps);
 }
 
-void th_bn_parity(mtl_st_file *f, const char *p, bool affine, bool eval, bool relu) {
+void th_check_running_stats(mtl_st_file *f, const char *p, const float *rm, const float *rv, int C) {
     char key[128];
+    float *rm_want = th_fixture_f32_of(f, p, "running_mean_after", NULL);
+    float *rv_want = th_fixture_f32_of(f, p, "running_var_after", NULL);
+    if (!rm_want || !rv_want) return;
+    snprintf(key, sizeof key, "%s.running_mean_after", p);
+    th_compare(key, rm, rm_want, C, 1e-6, 1e-5);
+    snprintf(key, sizeof key, "%s.running_var_after", p);
+    th_compare(key, rv, rv_want, C, 1e-6, 1e-5);
+}
+
+void th_bn_parity(mtl_st_file *f, const char *p, bool affine, bool eval, bool relu) {
     mtl_shape s;
     float *rm = th_fixture_f32_of(f, p, "running_mean", &s);
     float *rv = th_fixture_f32_of(f, p, "running_var", NULL);
-    float *rm_want = th_fixture_f32_of(f, p, "running_mean_after", NULL);
-    float *rv_want = th_fixture_f32_of(f, p, "running_var_after", NULL);
     float *mom = th_fixture_f32_of(f, p, "momentum", NULL);
     float *eps = th_fixture_f32_of(f, p, "eps", NULL);
-    if (!rm || !rv || !rm_want || !rv_want || !mom || !eps) return;
+    if (!rm || !rv || !mom || !eps) return;
     th_bn_ctx ctx = {.affine = affine, .eval = eval, .relu = relu, .momentum = mom[0], .eps = eps[0], .rm = rm,
                      .rv = rv, .C = s.d[0]};
     static const char *aff[] = {"x", "gamma", "beta"}, *plain[] = {"x"};
     th_parity_case(f, p, affine ? 3 : 1, affine ? aff : plain, th_bn_forward, &ctx, 1e-5, 1e-4);
     /* rm, rv were updated in place by the one forward th_parity_case ran */
-    snprintf(key, sizeof key, "%s.running_mean_after", p);
-    th_compare(key, rm, rm_want, s.d[0], 1e-6, 1e-5);
-    snprintf(key, sizeof key, "%s.running_var_after", p);
-    th_compare(key, rv, rv_want, s.d[0], 1e-6, 1e-5);
+    th_check_running_stats(f, p, rm, rv, s.d[0]);
 }

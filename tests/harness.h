@@ -89,6 +89,8 @@ typedef struct {
 } th_bn_ctx;
 /* th_forward_fn: in = x [, gamma, beta] [, running mean, running var] */
 mtl_tensor *th_bn_forward(mtl_tape *t, mtl_tensor **in, void *ctx);
+/* the running statistics rm, rv [C] against the fixture's "<p>.running_mean_after" / "_var_after" */
+void th_check_running_stats(mtl_st_file *f, const char *p, const float *rm, const float *rv, int C);
 /* one fixture case "<p>.*": output and gradients, then the running statistics after the call */
 void th_bn_parity(mtl_st_file *f, const char *p, bool affine, bool eval, bool relu);
 

@@ -109,17 +109,6 @@ static bool use_fast(const conv_geom *g) {
     return g->stride == 1 && g->pad <= g->K - 1 && g->K <= MTL_CONV_FAST_KMAX && mtl__conv_fast_available();
 }
 
-/* rows of x ([C, L]) with `pad` zeros on each side: [C, L + 2 pad] */
-static void pad_rows(const float *x, int C, int L, int pad, float *xp) {
-    int Lp = L + 2 * pad;
-    for (int c = 0; c < C; c++) {
-        float *r = xp + (size_t)c * Lp;
-        memset(r, 0, (size_t)pad * sizeof *r);
-        memcpy(r + pad, x + (size_t)c * L, (size_t)L * sizeof *r);
-        memset(r + pad + L, 0, (size_t)pad * sizeof *r);
-    }
-}
-
 /* y = conv(x) + b over the batch; buf: Cin*(L+2pad) floats per thread when pad > 0 */
 static void fast_forward(const conv_geom *g, const float *x, const float *w, const float *b, float *y, float *buf,
                          int nt) {
@@ -131,7 +120,7 @@ static void fast_forward(const conv_geom *g, const float *x, const float *w, con
             const float *xp = x + i * xs;
             if (g->pad) {
                 float *p = buf + omp_get_thread_num() * ps;
-                pad_rows(xp, g->Cin, g->L, g->pad, p);
+                mtl__pad_rows(xp, g->Cin, g->L, g->pad, p);
                 xp = p;
             }
             mtl__conv_fast_fwd(xp, ldx, w, g->Cin, g->K, 0, g->Cout, b, false, y + i * ys, g->Lout, g->Lout);
@@ -143,7 +132,7 @@ static void fast_forward(const conv_geom *g, const float *x, const float *w, con
     for (int i = 0; i < g->N; i++) {
         const float *xp = x + i * xs;
         if (g->pad) {
-            pad_rows(xp, g->Cin, g->L, g->pad, buf);
+            mtl__pad_rows(xp, g->Cin, g->L, g->pad, buf);
             xp = buf;
         }
 #pragma omp parallel for schedule(static) num_threads(nt < blocks ? nt : blocks)
@@ -190,7 +179,7 @@ static void fast_backward(mtl_tape *t, const conv_geom *g, const float *x, const
         for (int i = n0; dx && i < n1; i++) {
             const float *dp = dy + i * ys;
             if (dps) {
-                pad_rows(dp, Cout, Lout, pad2, dpb + tid * dps);
+                mtl__pad_rows(dp, Cout, Lout, pad2, dpb + tid * dps);
                 dp = dpb + tid * dps;
             }
             mtl__conv_fast_fwd(dp, ldd, wf, Cout, K, 0, Cin, NULL, !dx_fresh, dx + i * xs, L, L);

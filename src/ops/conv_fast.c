@@ -30,6 +30,16 @@
 #define HAVE_AVX512_KERNELS 0
 #endif
 
+void mtl__pad_rows(const float *x, int C, int L, int pad, float *xp) {
+    int Lp = L + 2 * pad;
+    for (int c = 0; c < C; c++) {
+        float *r = xp + (size_t)c * Lp;
+        memset(r, 0, (size_t)pad * sizeof *r);
+        memcpy(r + pad, x + (size_t)c * L, (size_t)L * sizeof *r);
+        memset(r + pad + L, 0, (size_t)pad * sizeof *r);
+    }
+}
+
 bool mtl__conv_fast_available(void) {
 #if HAVE_AVX512_KERNELS
     /* -1: not checked yet; atomic: the first call may come from inside a parallel region */

@@ -13,6 +13,9 @@ bool mtl__conv_fast_available(void);
 
 /* y[o*ldy + j] (=, or += when accumulate) bias[o] + sum_{c,k} w[(o*Cin + c)*K + k] xp[c*ldx + j + k]
  * for o in [o0, o1), j in [0, Lout); bias may be NULL. */
+/* rows of x ([C, L]) with `pad` zeros on each side into xp: [C, L + 2 pad] */
+void mtl__pad_rows(const float *x, int C, int L, int pad, float *xp);
+
 void mtl__conv_fast_fwd(const float *xp, int ldx, const float *w, int Cin, int K, int o0, int o1, const float *bias,
                         bool accumulate, float *y, int ldy, int Lout);
 /* the same (no accumulation) with max(0, .) applied before the store; pool 2 or 4 also

@@ -139,18 +139,6 @@ static void cbr_backward(mtl_tape *t, mtl_node *n) {
     mtl__scratch_release(t, mark);
 }
 
-/* one sample's Cin rows of L values copied into rows of L + 2 pad with zero margins */
-static const float *padded(float *p, const float *x, int Cin, int L, int pad) {
-    int ldx = L + 2 * pad;
-    for (int c = 0; c < Cin; c++) {
-        float *r = p + (size_t)c * ldx;
-        memset(r, 0, (size_t)pad * sizeof *r);
-        memcpy(r + pad, x + (size_t)c * L, (size_t)L * sizeof *r);
-        memset(r + pad + L, 0, (size_t)pad * sizeof *r);
-    }
-    return p;
-}
-
 /* Training forward of the fast path: the convolution sample by sample and, while a
  * sample's output is still in cache, its batchnorm lane sums; the sums are then added in
  * sample order exactly as batchnorm's own statistics pass would (same shift: the
@@ -180,7 +168,8 @@ static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const mtl_t
         for (int pass = 0; pass < 2; pass++) {
 #pragma omp for schedule(static)
             for (int i = pass; i < (pass ? N : 1); i++) {
-                const float *xp = pad ? padded(buf + tid * ps, x->data + i * xs, Cin, L, pad) : x->data + i * xs;
+                const float *xp = x->data + i * xs;
+                if (pad) mtl__pad_rows(xp, Cin, L, pad, buf + tid * ps), xp = buf + tid * ps;
                 float *zi = z->data + i * ys;
                 mtl__conv_fast_fwd(xp, ldx, w->data, Cin, K, 0, Cout, bd, false, zi, Lout, Lout);
                 if (i == 0)
@@ -236,7 +225,9 @@ static mtl_tensor *folded_forward(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl
     }
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int i = 0; i < N; i++) {
-        const float *xp = pad ? padded(buf + omp_get_thread_num() * ps, x->data + i * xs, Cin, L, pad) : x->data + i * xs;
+        const float *xp = x->data + i * xs;
+        float *pb = buf + (size_t)omp_get_thread_num() * ps;
+        if (pad) mtl__pad_rows(xp, Cin, L, pad, pb), xp = pb;
         mtl__conv_fast_fwd_relu(xp, ldx, wf, Cin, K, 0, Cout, bf, y->data + i * ys, Lp, Lout, pool);
     }
     return y;
