@@ -62,10 +62,11 @@ check "a recording shorter than a window is a clear error" fails_with 1 "short.c
 check "a checkpoint that is not one is a clear error" fails_with 1 "rec.csv" "$mtl" eval $D --checkpoint "$tmp/rec.csv"
 check "a record too short for the windows names the record" fails_with 1 "sim_NC" "$mtl" train $S --window 30000 --stride 30000 --seeds 1
 check "an output path that is a file is an error naming it" fails_with 1 "$tmp/rec.csv" "$mtl" train $S --seeds 1 --out "$tmp/rec.csv"
-check "a killed run leaves no half-written checkpoint" bash -c "
+check "a killed run leaves no half-written checkpoint (the previous one still loads)" bash -c "
+    cp -r '$tmp/a' '$tmp/k' && cmp -s '$tmp/a/model.safetensors' '$tmp/k/model.safetensors' || exit 1
     '$mtl' train $S --epochs 200 --seeds 3 --out '$tmp/k' >/dev/null 2>&1 & pid=\$!
     sleep 1; kill -9 \$pid; wait \$pid 2>/dev/null
-    [ ! -e '$tmp/k/model.safetensors' ] || '$mtl' eval $D --checkpoint '$tmp/k/model.safetensors' >/dev/null"
+    '$mtl' eval $D --checkpoint '$tmp/k/model.safetensors' >/dev/null"
 check "a sweep prints the sample-size table" bash -c "
     '$mtl' train $S --seeds 1 --train-per-class 3,6 | grep -q 'train per class'"
 check "cross-load: train on load 0, test on load 2" bash -c "
