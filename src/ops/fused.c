@@ -226,8 +226,10 @@ static mtl_tensor *folded_forward(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int i = 0; i < N; i++) {
         const float *xp = x->data + i * xs;
-        float *pb = buf + (size_t)omp_get_thread_num() * ps;
-        if (pad) mtl__pad_rows(xp, Cin, L, pad, pb), xp = pb;
+        if (pad) {
+            float *pb = buf + (size_t)omp_get_thread_num() * ps;
+            mtl__pad_rows(xp, Cin, L, pad, pb), xp = pb;
+        }
         mtl__conv_fast_fwd_relu(xp, ldx, wf, Cin, K, 0, Cout, bf, y->data + i * ys, Lp, Lout, pool);
     }
     return y;
