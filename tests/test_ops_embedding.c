@@ -166,8 +166,56 @@ static void errors_embedding(void) {
     mtl_tape_free(t);
 }
 
+/* per-field lookup: one table per field (side by side) and one shared table (summed) */
+typedef struct {
+    const int32_t *ids;
+    int n, fields;
+    bool sum;
+} fields_ctx;
+
+static mtl_tensor *fw_fields(mtl_tape *t, mtl_tensor **in, void *ctx) {
+    const fields_ctx *c = ctx;
+    return mtl_embedding_fields(t, c->sum ? 1 : c->fields, in, c->ids, c->n, c->fields, c->sum);
+}
+
+static void embedding_fields(void) {
+    float t0[4 * 3], t1[2 * 3], t2[5 * 3];
+    th_fill(t0, 12, 11, -1, 1);
+    th_fill(t1, 6, 12, -1, 1);
+    th_fill(t2, 15, 13, -1, 1);
+    int32_t ids[4 * 3] = {0, 1, 4, 3, 1, 4, 3, 0, 0, 2, 1, 2}; /* rows of (field0, field1, field2) */
+    fields_ctx c = {ids, 4, 3, false};
+    th_gradcheck g = {.name = "embedding_fields 3 tables", .n_in = 3, .data = {t0, t1, t2},
+                      .shape = {MTL_SHAPE(4, 3), MTL_SHAPE(2, 3), MTL_SHAPE(5, 3)}, .check = {1, 1, 1},
+                      .forward = fw_fields, .ctx = &c};
+    CHECK(th_gradcheck_run(&g), "gradient check");
+    fields_ctx cs = {ids, 4, 3, true};
+    th_gradcheck gs = {.name = "embedding_fields summed", .n_in = 1, .data = {t2}, .shape = {MTL_SHAPE(5, 3)},
+                       .check = {1}, .forward = fw_fields, .ctx = &cs};
+    CHECK(th_gradcheck_run(&gs), "gradient check");
+    /* values: row 1 of the side-by-side output is t0[3], t1[1], t2[4]; summed row 1 is t2[3]+t2[1]+t2[4] */
+    mtl_tape *t;
+    CHECK_OK(mtl_tape_create(&t));
+    mtl_tensor *tabs[3] = {mtl_tensor_wrap(t, MTL_SHAPE(4, 3), t0), mtl_tensor_wrap(t, MTL_SHAPE(2, 3), t1),
+                           mtl_tensor_wrap(t, MTL_SHAPE(5, 3), t2)};
+    mtl_tensor *y = mtl_embedding_fields(t, 3, tabs, ids, 4, 3, false);
+    mtl_tensor *z = mtl_embedding_fields(t, 1, &tabs[2], ids, 4, 3, true);
+    CHECK(y && z && y->shape[1] == 9 && z->shape[1] == 3, "shapes: %s", mtl_tape_error(t));
+    if (y && z)
+        for (int d = 0; d < 3; d++) {
+            CHECK(y->data[9 + d] == t0[9 + d] && y->data[9 + 3 + d] == t1[3 + d] && y->data[9 + 6 + d] == t2[12 + d], "row 1 element %d", d);
+            CHECK_CLOSE(z->data[3 + d], t2[9 + d] + t2[3 + d] + t2[12 + d], 1e-6, 1e-6, "summed row 1");
+        }
+    int32_t bad[3] = {0, 2, 0}; /* field 1 has 2 rows */
+    CHECK(!mtl_embedding_fields(t, 3, tabs, bad, 1, 3, false) && mtl_tape_status(t) == MTL_ERR_RANGE, "id out of range");
+    mtl_tape_reset(t);
+    CHECK(!mtl_embedding_fields(t, 2, tabs, ids, 4, 3, false) && mtl_tape_status(t) == MTL_ERR_ARG, "table count");
+    mtl_tape_free(t);
+}
+
 int main(void) {
     RUN(gradcheck_embedding);
+    RUN(embedding_fields);
     RUN(parity_embedding);
     RUN(embedding_sparse_accumulation);
     RUN(embedding_threads);

@@ -19,6 +19,12 @@ mtl_tensor *mtl_matmul(mtl_tape *t, mtl_tensor *a, mtl_tensor *b);
  * Batched dot products for attention scores: e[B,E,D] x t[B,D,1] -> [B,E,1]. */
 mtl_tensor *mtl_bmm(mtl_tape *t, mtl_tensor *a, mtl_tensor *b, bool trans_a, bool trans_b);
 
+/* ---- per-row mixtures for gates and attention (src/ops/mix.c) ------------------- */
+/* y[n,:] = sum_e w[n,e] v[n,e,:]: w[N,E], v[N,E,U] -> [N,U] (a gate mixing expert outputs) */
+mtl_tensor *mtl_mix(mtl_tape *t, mtl_tensor *w, mtl_tensor *v);
+/* s[n,e] = v[n,e,:] . q[n,:]: v[N,E,U], q[N,U] -> [N,E] (attention scores) */
+mtl_tensor *mtl_rowdot(mtl_tape *t, mtl_tensor *v, mtl_tensor *q);
+
 /* ---- convolution and pooling (src/ops/conv.c, src/ops/pool.c) ------------------- */
 /* x[N,Cin,L], w[Cout,Cin,K], b[Cout] or NULL -> [N,Cout,(L+2pad-K)/stride+1]; zero padding. */
 mtl_tensor *mtl_conv1d(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int stride, int pad);
@@ -54,6 +60,11 @@ mtl_tensor *mtl_dropout(mtl_tape *t, mtl_tensor *x, float p);
 /* ---- embedding (src/ops/embedding.c) ------------------------------------------ */
 /* table[V,D], ids[n] in [0,V) -> [n,D]. Backward adds into the rows used only. */
 mtl_tensor *mtl_embedding(mtl_tape *t, mtl_tensor *table, const int32_t *ids, int n);
+/* Tabular rows: ids[n, n_fields] (row-major). One table per field (tables[f] [V_f, D],
+ * n_tables == n_fields): the fields' rows side by side -> [n, n_fields * D]; or with
+ * sum, one table (n_tables == 1) and the n_fields rows summed -> [n, D]. */
+mtl_tensor *mtl_embedding_fields(mtl_tape *t, int n_tables, mtl_tensor *const *tables, const int32_t *ids, int n,
+                                 int n_fields, bool sum);
 
 /* ---- activations (src/ops/activation.c) ---------------------------------------- */
 mtl_tensor *mtl_relu(mtl_tape *t, mtl_tensor *x);
