@@ -11,4 +11,15 @@ mtl_status mtl_stan_create(const mtl_model_config *cfg, mtl_model *m);
 mtl_status mtl_mt1dcnn_create(const mtl_model_config *cfg, mtl_model *m);
 mtl_status mtl_jlcnn_create(const mtl_model_config *cfg, mtl_model *m);
 mtl_status mtl_wdcnn_create(const mtl_model_config *cfg, mtl_model *m);
+/* tabular models (specs/tabular.md); shared pieces in models/tabular.h */
+/* moe.c */
+mtl_status mtl_single_tab_create(const mtl_model_config *cfg, mtl_model *m);
+mtl_status mtl_shared_bottom_create(const mtl_model_config *cfg, mtl_model *m);
+mtl_status mtl_omoe_create(const mtl_model_config *cfg, mtl_model *m);
+mtl_status mtl_mmoe_create(const mtl_model_config *cfg, mtl_model *m);
+mtl_status mtl_cgc_create(const mtl_model_config *cfg, mtl_model *m);
+mtl_status mtl_ple_create(const mtl_model_config *cfg, mtl_model *m);
+/* amtl.c */
+mtl_status mtl_amtl_create(const mtl_model_config *cfg, mtl_model *m);
+mtl_status mtl_coamtl_create(const mtl_model_config *cfg, mtl_model *m);
 #endif
