@@ -3,6 +3,7 @@
 #define MTL_MTL_H
 #include "mtl/core.h"
 #include "mtl/data.h"
+#include "mtl/tabular.h"
 #include "mtl/io.h"
 #include "mtl/model.h"
 #include "mtl/nn.h"

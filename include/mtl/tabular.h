@@ -22,7 +22,8 @@
  *                             negative otherwise (the missing marker included)
  *   task NAME multiclass COLUMN               one class per value seen in training
  *   hash BUCKETS              Co-AMTL's input: every input column's text hashed
- *                             (with the column index: 64-bit FNV-1a of "<index>:<text>",
+ *                             (64-bit FNV-1a of "<index>:<text>", index the 0-based column
+ *                             of the description, text the raw cell after strip,
  *                             modulo BUCKETS) into one table of BUCKETS ids, continuous
  *                             columns included as text; no continuous inputs (default 0: off)
  *
