@@ -5,13 +5,14 @@
 #define MTL_EXPERIMENT_H
 
 #include "mtl/report.h"
+#include "mtl/tabular.h"
 #include "mtl/train.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef enum { MTL_SOURCE_SIM, MTL_SOURCE_CWRU, MTL_SOURCE_MANIFEST } mtl_source_kind;
+typedef enum { MTL_SOURCE_SIM, MTL_SOURCE_CWRU, MTL_SOURCE_MANIFEST, MTL_SOURCE_TABLE } mtl_source_kind;
 
 typedef struct {
     mtl_source_kind source;
@@ -23,6 +24,15 @@ typedef struct {
     mtl_window_config win;
     mtl_norm norm;
     mtl_domain domain;
+    /* tabular data (MTL_SOURCE_TABLE): a census-income preset (census_group 1 or 2, path = the
+     * directory of its files) or a description file with its training and test files. The test
+     * file is split 1:1 into validation and test (mtl_dataset_split_half with split_seed). */
+    int census_group;
+    const char *education_set; /* group 2: '|'-separated values (NULL: mtl_census_default_education) */
+    const char *schema;        /* description file (when census_group is 0) */
+    const char *train_file, *test_file;
+    int hash_buckets;          /* > 0: Co-AMTL's hashed input (overrides the description's) */
+    uint64_t split_seed;       /* 0 */
 } mtl_data_spec;
 
 mtl_data_spec mtl_data_spec_defaults(void); /* simulator, load 0, MTAGN windows, no normalisation, time */
@@ -30,10 +40,18 @@ mtl_data_spec mtl_data_spec_defaults(void); /* simulator, load 0, MTAGN windows,
 void mtl_data_spec_describe(const mtl_data_spec *s, char *buf, size_t size);
 /* reads the records and cuts the raw (untransformed) windows; train/val/test may be NULL */
 mtl_status mtl_data_load(const mtl_data_spec *s, uint64_t seed, mtl_dataset *train, mtl_dataset *val, mtl_dataset *test);
+/* tabular sources: the schema (preset or file, hashing applied), the encoder fitted on the
+ * training file, the encoded training rows and the 1:1 split of the test file */
+mtl_status mtl_table_schema(const mtl_data_spec *s, mtl_tab_schema *out);
+mtl_status mtl_table_load(const mtl_data_spec *s, mtl_tab_encoder **enc, mtl_dataset *train, mtl_dataset *val,
+                          mtl_dataset *test);
+/* fills cfg's input fields (in_channels, length, tab.n_ids, n_cont, vocab, hash_buckets) from e */
+void mtl_tab_model_input(const mtl_tab_encoder *e, mtl_model_config *cfg);
 
 typedef struct {
     const char *model;        /* registry name */
     unsigned model_options;   /* MTL_MODEL_* */
+    mtl_tab_model_config tab; /* tabular model sizes (input fields come from the data) */
     mtl_train_config train;   /* epochs, batch, optimizer, weighting, best_on_val */
     int n_seeds;              /* 5 */
     uint64_t seed;            /* first seed; seed i = seed + i */
@@ -60,7 +78,8 @@ typedef struct {
     mtl_metrics noisy[16];          /* per SNR */
     mtl_metrics cross[4];           /* per cross-load test load */
     double train_seconds;
-    int epochs;
+    int epochs;                     /* epochs run (fewer than asked when early stopping ended the run) */
+    int best_epoch;                 /* the epoch kept (best on validation), -1: the last */
     mtl_epoch_stats *log;           /* [epochs] */
 } mtl_run_result;
 
@@ -79,6 +98,10 @@ typedef struct {
     double snr[16];
     int load, cross_loads[4];       /* the training load and the cross-load test loads */
     int n_train, n_val, n_test;     /* windows (first sweep point) */
+    bool tabular;                   /* tabular data: AUC and log loss are the headline metrics */
+    char inputs[256];               /* tabular: what the model reads ("31 nominal fields embedded (dim 8) + 7 continuous") */
+    mtl_tab_model_config tab;       /* tabular: the model sizes used (defaults filled in) */
+    int select_task;                /* tabular: the task whose validation AUC selected the epoch (-1: none) */
 } mtl_experiment_result;
 
 /* progress: called after every epoch of every run (may be NULL) */
@@ -98,6 +121,10 @@ void mtl_format_pct(double mean, double std, char *buf, size_t size);
  * tables (NULL when that protocol was not run). Any output may be NULL. */
 mtl_status mtl_experiment_tables(const mtl_experiment_result *r, mtl_table **summary, mtl_table **sweep,
                                  mtl_table **noise, mtl_table **cross);
+/* one table comparing n results of the same data (e.g. mtl compare), a row per result named by its
+ * model: tabular: per task test AUC mean ± std and best seed, epochs run, s/epoch, and a note with
+ * the data, inputs, selection and seeds; signals: per task accuracy (+ joint), train s/seed */
+mtl_status mtl_experiment_compare_table(const mtl_experiment_result *res, int n, mtl_table **out);
 /* the summary JSON to a stream */
 mtl_status mtl_experiment_print_json(const mtl_experiment_result *r, const mtl_data_spec *d,
                                      const mtl_experiment_config *c, FILE *f);
@@ -120,11 +147,15 @@ typedef struct {
     mtl_norm norm;
     mtl_domain domain;
     double fs;             /* sampling rate of the training windows (0: unknown) */
+    mtl_tab_model_config tab; /* tabular models: sizes and input fields */
+    char *encoder;         /* tabular: the fitted encoder as JSON (mtl_tab_encoder_to_json); NULL otherwise.
+                              Saving reads it; loading mallocs it (mtl_checkpoint_info_free) */
 } mtl_checkpoint_info;
 
 mtl_status mtl_checkpoint_save(const mtl_model *m, const mtl_checkpoint_info *info, const char *path);
 /* creates the model named in the file and loads its parameters */
 mtl_status mtl_checkpoint_load(const char *path, mtl_model **m, mtl_checkpoint_info *info);
+void mtl_checkpoint_info_free(mtl_checkpoint_info *info);
 
 #ifdef __cplusplus
 }

@@ -72,6 +72,9 @@ typedef struct {
      * (NULL: not shown). Drawn as heat maps (channels on x, task or class on y). */
     int n_stages;
     int stage_channels[4];
+    const char *attention_title; /* section title (NULL: "ECA attention per task and stage") */
+    const char *attention_unit;  /* what the columns are (NULL: "channel"; tabular: "expert") */
+    const char *stage_names[4];  /* NULL: "stage <s+1>" */
     const float *attention[8][4];
     const float *attention_by_class[8][4];
 
@@ -90,6 +93,12 @@ typedef struct {
     int n_tables;
     const mtl_table *const *tables;
     const char *const *chart; /* [n_tables] x-axis label or NULL: no chart */
+
+    /* per task: the ROC curve of the test predictions (two-class tasks; 0 points: not shown),
+     * with its AUC in the legend */
+    int roc_points[8];
+    const float *roc_fpr[8], *roc_tpr[8];
+    double roc_auc[8];
 
     const char *footer; /* build info, date (may be NULL) */
 } mtl_report;

@@ -28,6 +28,18 @@ static const char *norm_name(mtl_norm n) {
 }
 
 void mtl_data_spec_describe(const mtl_data_spec *s, char *buf, size_t size) {
+    if (s->source == MTL_SOURCE_TABLE) {
+        char hash[48] = "";
+        if (s->hash_buckets > 0) snprintf(hash, sizeof hash, ", hashed input (%d ids)", s->hash_buckets);
+        if (s->census_group)
+            snprintf(buf, size, "census-income group %d (train file; test file split 1:1 into validation and test, "
+                     "seed %llu)%s", s->census_group, (unsigned long long)s->split_seed, hash);
+        else
+            snprintf(buf, size, "%s: %s (test file %s split 1:1 into validation and test, seed %llu)%s",
+                     s->schema ? s->schema : "?", s->train_file ? s->train_file : "?", s->test_file ? s->test_file : "?",
+                     (unsigned long long)s->split_seed, hash);
+        return;
+    }
     char src[160], xl[32] = "", rs[48] = "";
     if (s->source == MTL_SOURCE_CWRU) snprintf(src, sizeof src, "cwru load %d (%s)", s->load, s->channel ? s->channel : "DE");
     else if (s->source == MTL_SOURCE_SIM) snprintf(src, sizeof src, "simulated load %d", s->load);
@@ -50,13 +62,82 @@ static mtl_status open_records(const mtl_data_spec *s, int load, mtl_recordset *
     case MTL_SOURCE_SIM:
         /* the test load gets its own noise: another seed */
         return mtl_simulate_cwru(load, s->sim_seconds > 0 ? s->sim_seconds : 10.0, 2021u + (uint64_t)load, r);
+    case MTL_SOURCE_TABLE:
+        return mtl_error(MTL_ERR_ARG, "data: a table has no recordings (use mtl_table_load)");
     }
     return mtl_error(MTL_ERR_ARG, "data: unknown source %d", (int)s->source);
+}
+
+mtl_status mtl_table_schema(const mtl_data_spec *s, mtl_tab_schema *out) {
+    if (!s || !out) return mtl_error(MTL_ERR_ARG, "table_schema: null argument");
+    mtl_status st;
+    if (s->census_group) st = mtl_tab_schema_census(s->census_group, s->education_set, out);
+    else if (s->schema) st = mtl_tab_schema_read(s->schema, out);
+    else return mtl_error(MTL_ERR_ARG, "data table: no description file given (--schema FILE)");
+    if (!st && s->hash_buckets > 0) out->hash_buckets = s->hash_buckets;
+    return st;
+}
+
+mtl_status mtl_table_load(const mtl_data_spec *s, mtl_tab_encoder **enc, mtl_dataset *train, mtl_dataset *val,
+                          mtl_dataset *test) {
+    if (!s || !enc) return mtl_error(MTL_ERR_ARG, "table_load: null argument");
+    *enc = NULL;
+    mtl_tab_schema *schema = malloc(sizeof *schema);
+    if (!schema) return mtl_error(MTL_ERR_NOMEM, "table_load: out of memory");
+    char train_path[MTL_PATH_MAX], test_path[MTL_PATH_MAX];
+    mtl_status st = mtl_table_schema(s, schema);
+    if (!st && s->census_group) {
+        if (!s->path) st = mtl_error(MTL_ERR_ARG, "data census-income: no directory given (--data-dir)");
+        else st = mtl_census_files(s->path, train_path, test_path, sizeof train_path);
+    } else if (!st) {
+        if (!s->train_file || !s->test_file)
+            st = mtl_error(MTL_ERR_ARG, "data table: give the training and test files (--train-file, --test-file)");
+        else
+            snprintf(train_path, sizeof train_path, "%s", s->train_file),
+                snprintf(test_path, sizeof test_path, "%s", s->test_file);
+    }
+    mtl_dataset all;
+    memset(&all, 0, sizeof all);
+    if (!st) st = mtl_tab_fit(schema, train_path, enc, train);
+    if (!st && (val || test)) st = mtl_tab_encode_file(*enc, test_path, true, &all);
+    if (!st && (val || test)) {
+        mtl_dataset a, b;
+        memset(&a, 0, sizeof a), memset(&b, 0, sizeof b);
+        st = mtl_dataset_split_half(&all, s->split_seed, &a, &b);
+        if (!st) {
+            if (val) *val = a;
+            else mtl_dataset_free(&a);
+            if (test) *test = b;
+            else mtl_dataset_free(&b);
+        }
+    }
+    mtl_dataset_free(&all);
+    free(schema);
+    if (st) {
+        if (train) mtl_dataset_free(train);
+        mtl_tab_encoder_free(*enc);
+        *enc = NULL;
+    }
+    return st;
+}
+
+void mtl_tab_model_input(const mtl_tab_encoder *e, mtl_model_config *cfg) {
+    mtl_tab_model_config *t = &cfg->tab;
+    t->n_ids = mtl_tab_encoder_n_ids(e), t->n_cont = mtl_tab_encoder_n_cont(e);
+    t->hash_buckets = mtl_tab_encoder_schema(e)->hash_buckets;
+    for (int i = 0; i < t->n_ids && i < MTL_MAX_FIELDS; i++) t->vocab[i] = mtl_tab_encoder_vocab(e, i);
+    cfg->in_channels = 1, cfg->length = t->n_ids + t->n_cont;
 }
 
 mtl_status mtl_data_load(const mtl_data_spec *s, uint64_t seed, mtl_dataset *train, mtl_dataset *val,
                          mtl_dataset *test) {
     if (!s) return mtl_error(MTL_ERR_ARG, "data_load: null spec");
+    if (s->source == MTL_SOURCE_TABLE) {
+        mtl_tab_encoder *e = NULL;
+        mtl_status st = mtl_table_load(s, &e, train, val, test);
+        mtl_tab_encoder_free(e);
+        return st;
+    }
     if (s->test_load >= 0 && s->source == MTL_SOURCE_MANIFEST)
         return mtl_error(MTL_ERR_ARG, "data manifest: a test load (cross-load) needs --data cwru or sim");
     mtl_recordset r;
@@ -123,12 +204,14 @@ typedef struct {
     mtl_progress_fn fn;
     void *user;
     int run, n_runs;
-    mtl_epoch_stats *log;
+    mtl_run_result *rr;
 } progress_ctx;
 
 static void on_epoch(const mtl_epoch_stats *s, void *user) {
     progress_ctx *p = user;
-    p->log[s->epoch] = *s;
+    p->rr->log[s->epoch] = *s;
+    p->rr->epochs = s->epoch + 1;
+    p->rr->best_epoch = s->best_epoch;
     if (p->fn) p->fn(p->c, p->run, p->n_runs, s, p->user);
 }
 
@@ -155,10 +238,18 @@ static mtl_status labels_only(const mtl_dataset *d, mtl_dataset *out) {
     return MTL_OK;
 }
 
-/* defined in outputs.c */
-mtl_status mtl__experiment_outputs(const mtl_experiment_result *r, const mtl_data_spec *d,
-                                   const mtl_experiment_config *c, const mtl_model *first_model,
-                                   const mtl_dataset *first_test, const mtl_predictions *first_pred);
+/* what a tabular model reads, in words */
+static void describe_inputs(const mtl_tab_encoder *e, const mtl_tab_model_config *t, char *buf, size_t size) {
+    const mtl_tab_schema *sc = mtl_tab_encoder_schema(e);
+    int n_log = 0;
+    for (int j = 0; j < t->n_cont; j++) n_log += sc->cols[mtl_tab_encoder_cont_column(e, j)].log1p;
+    if (t->hash_buckets > 0)
+        snprintf(buf, size, "%d fields hashed into %d ids, their embeddings (dim %d) summed", t->n_ids, t->hash_buckets,
+                 t->emb_dim);
+    else
+        snprintf(buf, size, "%d nominal fields embedded (dim %d, vocabularies from the training file, id 0 for "
+                 "unseen values) + %d continuous (z-score, log1p first on %d)", t->n_ids, t->emb_dim, t->n_cont, n_log);
+}
 
 mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_config *c, mtl_progress_fn progress,
                               void *user, mtl_experiment_result *out) {
@@ -169,6 +260,15 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
         return mtl_error(MTL_ERR_ARG, "experiment: at most 8 sample sizes, 16 SNRs and 4 cross-load test loads");
     if (c->n_cross && d->source == MTL_SOURCE_MANIFEST)
         return mtl_error(MTL_ERR_ARG, "experiment: cross-load tests need --data cwru or sim");
+    bool tab = d->source == MTL_SOURCE_TABLE;
+    if (tab && (c->n_train_per || c->n_snr || c->n_cross))
+        return mtl_error(MTL_ERR_ARG, "experiment: sample-size sweeps, noise and cross-load tests are for signals, "
+                         "not tables");
+    if (tab != mtl_model_kind_is_tabular(c->model))
+        return mtl_error(MTL_ERR_ARG, "experiment: model %s %s", c->model,
+                         tab ? "takes signal windows, not table rows (tabular models: single, shared-bottom, omoe, "
+                               "mmoe, cgc, ple, amtl, coamtl)"
+                             : "takes table rows (--data census-income or table)");
     const mtl_model_kind *kind = mtl_model_kind_find(c->model);
     if (!kind) return MTL_ERR_ARG;
     int n_sweep = c->n_train_per ? c->n_train_per : 1;
@@ -195,6 +295,9 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
     mtl_model *first_model = NULL;
     mtl_dataset first_test;
     mtl_predictions first_pred;
+    mtl_tab_encoder *enc = NULL;
+    out->tabular = tab;
+    out->select_task = tab && tc.best_on_val && tc.select == MTL_SELECT_AUC ? tc.select_task : -1;
     memset(&first_test, 0, sizeof first_test);
     memset(&first_pred, 0, sizeof first_pred);
     for (int sw = 0; sw < n_sweep && !s; sw++) {
@@ -204,13 +307,18 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
         mtl_dataset train, val, test_raw, test, cross[4];
         memset(&train, 0, sizeof train), memset(&val, 0, sizeof val);
         memset(&test_raw, 0, sizeof test_raw), memset(&test, 0, sizeof test), memset(cross, 0, sizeof cross);
-        /* the split depends on the first seed only, so every seed sees the same windows */
-        s = mtl_data_load(&ds, c->seed, &train, &val, &test_raw);
-        if (!s) s = mtl_dataset_transform(&train, ds.norm, ds.domain);
-        if (!s && val.n) s = mtl_dataset_transform(&val, ds.norm, ds.domain);
-        if (!s) s = mtl_dataset_copy(&test_raw, &test);
-        if (!s) s = mtl_dataset_transform(&test, ds.norm, ds.domain);
-        if (!s && c->n_snr == 0) mtl_dataset_free(&test_raw); /* only the noise tests start from raw windows */
+        if (tab) {
+            /* rows are encoded once; the validation/test split has its own seed */
+            s = mtl_table_load(&ds, &enc, &train, &val, &test);
+        } else {
+            /* the split depends on the first seed only, so every seed sees the same windows */
+            s = mtl_data_load(&ds, c->seed, &train, &val, &test_raw);
+            if (!s) s = mtl_dataset_transform(&train, ds.norm, ds.domain);
+            if (!s && val.n) s = mtl_dataset_transform(&val, ds.norm, ds.domain);
+            if (!s) s = mtl_dataset_copy(&test_raw, &test);
+            if (!s) s = mtl_dataset_transform(&test, ds.norm, ds.domain);
+            if (!s && c->n_snr == 0) mtl_dataset_free(&test_raw); /* only the noise tests start from raw windows */
+        }
         for (int j = 0; j < c->n_cross && !s; j++) {
             /* the test windows of another load, cut and transformed like the own test windows */
             mtl_data_spec xs = ds;
@@ -230,15 +338,21 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
             mtl_run_result *rr = &out->runs[run];
             rr->seed = c->seed + (uint64_t)si;
             rr->train_per = ds.win.train_per_record;
-            rr->epochs = tc.epochs;
+            rr->epochs = 0;
+            rr->best_epoch = -1;
             mtl_model_config mc = {.n_tasks = train.n_tasks, .in_channels = train.channels, .length = train.length,
                                    .options = c->model_options};
             memcpy(mc.n_classes, train.n_classes, sizeof mc.n_classes);
+            if (tab) mc.tab = c->tab, mtl_tab_model_input(enc, &mc);
             mtl_model *m = NULL;
             if ((s = mtl_model_create(c->model, &mc, rr->seed, &m))) break;
             out->n_params = (int)mtl_params_size(m->params);
+            if (tab) {
+                out->tab = m->cfg.tab;
+                describe_inputs(enc, &m->cfg.tab, out->inputs, sizeof out->inputs);
+            }
             if (!(rr->log = calloc((size_t)tc.epochs, sizeof *rr->log))) s = mtl_error(MTL_ERR_NOMEM, "experiment: out of memory");
-            progress_ctx pc = {c, progress, user, run, out->n_runs, rr->log};
+            progress_ctx pc = {c, progress, user, run, out->n_runs, rr};
             tc.seed = rr->seed;
             double t0 = mtl__now();
             if (!s) s = mtl_train(m, &train, val.n ? &val : NULL, &tc, on_epoch, &pc);
@@ -276,7 +390,8 @@ mtl_status mtl_experiment_run(const mtl_data_spec *d, const mtl_experiment_confi
         for (int j = 0; j < 4; j++) mtl_dataset_free(&cross[j]);
     }
     mtl_tape_free(tape);
-    if (!s && c->out_dir) s = mtl__experiment_outputs(out, d, c, first_model, &first_test, &first_pred);
+    if (!s && c->out_dir) s = mtl__experiment_outputs(out, d, c, first_model, &first_test, &first_pred, enc);
+    mtl_tab_encoder_free(enc);
     mtl_model_free(first_model);
     mtl_predictions_free(&first_pred);
     mtl_dataset_free(&first_test);

@@ -76,10 +76,17 @@ mtl_status mtl_predict_on(mtl_model *m, mtl_tape *t, const mtl_dataset *d, int b
         mtl_tensor *x = mtl_tensor_wrap(t, MTL_SHAPE(n, d->channels, d->length), d->x + (size_t)start * per);
         mtl_tensor *logits[MTL_MAX_TASKS];
         if ((s = mtl_model_forward(m, t, x, logits))) break;
-        for (int k = 0; k < K; k++) {
-            int c = out->n_classes[k];
+        for (int k = 0; k < K && !s; k++) {
+            int c = out->n_classes[k], given = logits[k]->ndim == 2 ? logits[k]->shape[1] : -1;
+            if (given != c && !(given == 1 && c == 2)) {
+                s = mtl_error(MTL_ERR_SHAPE, "predict: model %s gave %d logits for task %d of %d classes", m->kind,
+                              given, k, c);
+                break;
+            }
             for (int i = 0; i < n; i++) {
-                const float *row = logits[k]->data + (size_t)i * c;
+                float pair[2];
+                const float *row = logits[k]->data + (size_t)i * given;
+                if (given == 1) pair[0] = 0, pair[1] = row[0], row = pair; /* sigmoid(z) = softmax(0, z)[1] */
                 float *lo = out->logits[k] + (size_t)(start + i) * c, *pr = out->prob[k] + (size_t)(start + i) * c;
                 int best = 0;
                 double mx = row[0], sum = 0;
@@ -102,6 +109,112 @@ mtl_status mtl_predict_on(mtl_model *m, mtl_tape *t, const mtl_dataset *d, int b
     }
     if (s) mtl_predictions_free(out);
     return s;
+}
+
+/* ---- AUC and ROC -------------------------------------------------------------- */
+
+typedef struct {
+    float score;
+    int32_t pos;
+} scored;
+
+static int by_score(const void *a, const void *b) {
+    float x = ((const scored *)a)->score, y = ((const scored *)b)->score;
+    return (x > y) - (x < y);
+}
+
+/* rows sorted by ascending score; NULL on out of memory */
+static scored *sort_scores(const float *score, const int32_t *label, int n, int64_t *npos) {
+    scored *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+    if (!v) return NULL;
+    *npos = 0;
+    for (int i = 0; i < n; i++) v[i].score = score[i], v[i].pos = label[i] != 0, *npos += v[i].pos;
+    qsort(v, (size_t)n, sizeof *v, by_score);
+    return v;
+}
+
+double mtl_auc(const float *score, const int32_t *label, int n) {
+    if (!score || !label || n < 2) return NAN;
+    int64_t P = 0;
+    scored *v = sort_scores(score, label, n, &P);
+    if (!v) return NAN;
+    int64_t N = n - P;
+    double rank_sum = 0; /* ranks 1..n, ties averaged */
+    for (int i = 0; i < n;) {
+        int j = i, pos = 0;
+        while (j < n && v[j].score == v[i].score) pos += v[j++].pos;
+        rank_sum += pos * (0.5 * ((double)i + 1 + (double)j)); /* mean of ranks i+1..j */
+        i = j;
+    }
+    free(v);
+    if (P == 0 || N == 0) return NAN;
+    return (rank_sum - 0.5 * (double)P * (double)(P + 1)) / ((double)P * (double)N);
+}
+
+int mtl_roc(const float *score, const int32_t *label, int n, float *fpr, float *tpr, int max_points) {
+    if (!score || !label || !fpr || !tpr || n < 2 || max_points < 2) return 0;
+    int64_t P = 0;
+    scored *v = sort_scores(score, label, n, &P);
+    float *cx = malloc((size_t)(n + 1) * sizeof *cx), *cy = malloc((size_t)(n + 1) * sizeof *cy);
+    int64_t N = n - P;
+    int corners = 0;
+    if (v && cx && cy && P > 0 && N > 0) {
+        /* every corner, from the highest score down, starting at (0, 0) */
+        int64_t tp = 0, fp = 0;
+        cx[corners] = 0, cy[corners++] = 0;
+        for (int i = n - 1; i >= 0;) {
+            int j = i;
+            while (j >= 0 && v[j].score == v[i].score) tp += v[j].pos, fp += !v[j].pos, j--;
+            cx[corners] = (float)((double)fp / N), cy[corners++] = (float)((double)tp / P);
+            i = j;
+        }
+        /* evenly spaced corners, the first and the last kept */
+        int out = corners < max_points ? corners : max_points;
+        for (int i = 0; i < out; i++) {
+            int src = out == 1 ? 0 : (int)((int64_t)i * (corners - 1) / (out - 1));
+            fpr[i] = cx[src], tpr[i] = cy[src];
+        }
+        corners = out;
+    } else {
+        corners = 0;
+    }
+    free(v);
+    free(cx);
+    free(cy);
+    return corners;
+}
+
+void mtl_binary_scores(const mtl_predictions *p, int task, float *score) {
+    int c = p->n_classes[task];
+    if (!p->logits[task]) { /* predictions made without logits: the probability ranks the same */
+        for (int i = 0; i < p->n; i++) score[i] = p->prob[task][(size_t)i * c + 1];
+        return;
+    }
+    for (int i = 0; i < p->n; i++) score[i] = p->logits[task][(size_t)i * c + 1] - p->logits[task][(size_t)i * c];
+}
+
+/* two classes: exact AUC of logit(1) - logit(0); more: mean one-vs-rest AUC of the probabilities */
+static double task_auc(const mtl_dataset *d, const mtl_predictions *p, int k) {
+    int c = p->n_classes[k], n = d->n;
+    float *score = malloc((size_t)n * sizeof *score);
+    int32_t *lab = malloc((size_t)n * sizeof *lab);
+    double auc = NAN;
+    if (score && lab) {
+        if (c == 2) {
+            mtl_binary_scores(p, k, score);
+            auc = mtl_auc(score, d->y[k], n);
+        } else {
+            double sum = 0;
+            for (int j = 0; j < c && !isnan(sum); j++) {
+                for (int i = 0; i < n; i++) score[i] = p->prob[k][(size_t)i * c + j], lab[i] = d->y[k][i] == j;
+                sum += mtl_auc(score, lab, n);
+            }
+            auc = sum / c;
+        }
+    }
+    free(score);
+    free(lab);
+    return auc;
 }
 
 void mtl_metrics_free(mtl_metrics *m) {
@@ -157,6 +270,7 @@ mtl_status mtl_metrics_compute(const mtl_dataset *d, const mtl_predictions *p, m
             f1 += 2.0 * tp / (double)(row + col);
         }
         out->macro_f1[k] = used ? f1 / used : 0;
+        out->auc[k] = task_auc(d, p, k);
     }
     for (int i = 0; i < d->n; i++) {
         int all = 1;

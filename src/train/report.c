@@ -68,6 +68,11 @@ static mtl_status check_task(const mtl_report *r, int k) {
                 return mtl_error(MTL_ERR_RANGE, "report: confusion[%d][%lld] = %lld, expected a count >= 0", k,
                                  (long long)i, (long long)r->confusion[k][i]);
     }
+    if (r->roc_points[k] < 0 || r->roc_points[k] == 1)
+        return mtl_error(MTL_ERR_ARG, "report: roc_points[%d] = %d, expected 0 (none) or >= 2", k, r->roc_points[k]);
+    if (r->roc_points[k] > 0 && (!r->roc_fpr[k] || !r->roc_tpr[k]))
+        return mtl_error(MTL_ERR_ARG, "report: roc_points[%d] = %d but roc_fpr[%d] or roc_tpr[%d] is NULL", k,
+                         r->roc_points[k], k, k);
     if (!feats) return MTL_OK;
     if (r->feat_dim[k] < 1)
         return mtl_error(MTL_ERR_ARG, "report: feat_dim[%d] = %d, expected >= 1", k, r->feat_dim[k]);
@@ -178,12 +183,13 @@ static mtl_status table_chart(FILE *f, const mtl_table *t, const char *xlabel) {
         free(x), free(val), free(xcat), free(ser);
         return mtl_error(MTL_ERR_NOMEM, "report: out of memory for the chart of table \"%s\"", mtl_table_title(t));
     }
-    bool numeric_x = true;
+    bool numeric_x = true, counting = true;
     for (int r = 0; r < rows; r++) {
         double sd;
         bool has_std;
         xcat[r] = mtl_table_cell(t, r, 0);
         if (!parse_value(xcat[r], &x[r], &sd, &has_std) || has_std) numeric_x = false;
+        counting = counting && numeric_x && x[r] == r + 1;
     }
     int n_series = 0;
     bool any_std = false;
@@ -209,7 +215,7 @@ static mtl_status table_chart(FILE *f, const mtl_table *t, const char *xlabel) {
                                .xlabel = xlabel,
                                .ylabel = any_std ? "mean \xC2\xB1 std" : "value",
                                .n = rows,
-                               .x = numeric_x ? x : NULL,
+                               .x = numeric_x && !counting ? x : NULL, /* 1..n (epochs): integer ticks */
                                .xcat = numeric_x ? NULL : xcat,
                                .n_series = n_series,
                                .series = ser,
@@ -281,12 +287,14 @@ static void value_range(const double *v, int n, double *lo, double *hi) {
     if (!(*lo <= *hi)) *lo = 0, *hi = 1;
 }
 
-static void attention_map(FILE *f, const char *title, const char *ylabel, int rows, int cols, const double *v,
-                          const char *const *row_names) {
-    svg_heatmap_spec h = {.title = title, .xlabel = "channel", .ylabel = ylabel, .scale_label = "attention",
-                          .rows = rows, .cols = cols, .value = v, .row_names = row_names, .cell_w = 28,
-                          .cell_h = 20, .grid_w = 640, .cmap = SVG_CMAP_VIRIDIS};
+/* digits > 0: the values printed in the cells (wider cells to hold them) */
+static void attention_map(FILE *f, const char *title, const char *xlabel, const char *ylabel, int rows, int cols,
+                          const double *v, const char *const *row_names, int digits) {
+    svg_heatmap_spec h = {.title = title, .xlabel = xlabel, .ylabel = ylabel, .scale_label = "attention",
+                          .rows = rows, .cols = cols, .value = v, .row_names = row_names, .cell_w = digits ? 48 : 28,
+                          .cell_h = 20, .grid_w = 640, .cmap = SVG_CMAP_VIRIDIS, .value_digits = digits};
     value_range(v, rows * cols, &h.vmin, &h.vmax);
+    if (digits) h.scale_label = "mean weight";
     fputs("<figure>\n", f);
     svg_heatmap(f, &h);
     fputs("</figure>\n", f);
@@ -299,14 +307,33 @@ static bool any_attention(const mtl_report *r) {
     return false;
 }
 
+/* the custom explanation when the caller names what the columns are (tabular: experts of a gate) */
+static void attention_intro(FILE *f, const mtl_report *r) {
+    if (!r->attention_title && !r->attention_unit) {
+        fputs("<section id=\"attention\">\n<h2>Task attention per stage</h2>\n<p class=\"expl\">Each task has its own "
+              "ECA channel-attention module at every stage of the shared network. A cell is the mean attention "
+              "weight that a task gives to one channel of the shared features at that stage, averaged over the test "
+              "windows: bright channels are the ones the task amplifies, and rows that differ show the tasks picking "
+              "different shared features. Colours span each map's own range (see its colour bar).</p>\n", f);
+        return;
+    }
+    const char *unit = esc_or(r->attention_unit, "channel");
+    put_tag(f, "<section id=\"attention\">\n<h2>", esc_or(r->attention_title, "Attention per task and stage"),
+            "</h2>\n");
+    fputs("<p class=\"expl\">A cell is the mean weight that a task's gate or attention gives to one ", f);
+    svg_escape(f, unit);
+    fputs(" at that stage, averaged over the test rows, and printed in the cell. Rows that differ show the tasks "
+          "relying on different ", f);
+    svg_escape(f, unit);
+    fputs("s. Colours span each map's own range (see its colour bar).</p>\n", f);
+}
+
 /* per stage: one row per task, so the tasks' choices can be compared channel by channel */
 static mtl_status write_attention(FILE *f, const mtl_report *r) {
     if (!any_attention(r)) return MTL_OK;
-    fputs("<section id=\"attention\">\n<h2>Task attention per stage</h2>\n<p class=\"expl\">Each task has its own "
-          "ECA channel-attention module at every stage of the shared network. A cell is the mean attention weight "
-          "that a task gives to one channel of the shared features at that stage, averaged over the test windows: "
-          "bright channels are the ones the task amplifies, and rows that differ show the tasks picking different "
-          "shared features. Colours span each map's own range (see its colour bar).</p>\n", f);
+    attention_intro(f, r);
+    bool custom = r->attention_unit != NULL;
+    const char *unit = esc_or(r->attention_unit, "channel");
     for (int s = 0; s < r->n_stages; s++) {
         int C = r->stage_channels[s], rows = 0;
         const char *names[8];
@@ -320,9 +347,14 @@ static mtl_status write_attention(FILE *f, const mtl_report *r) {
             rows++;
         }
         if (rows) {
-            char title[64];
-            snprintf(title, sizeof title, "Stage %d: mean attention per channel", s + 1);
-            attention_map(f, title, "task", rows, C, v, names);
+            char title[160];
+            if (r->stage_names[s] && *r->stage_names[s])
+                snprintf(title, sizeof title, "%s: mean weight per %s", r->stage_names[s], unit);
+            else if (custom)
+                snprintf(title, sizeof title, "Stage %d: mean weight per %s", s + 1, unit);
+            else
+                snprintf(title, sizeof title, "Stage %d: mean attention per channel", s + 1);
+            attention_map(f, title, unit, "task", rows, C, v, names, custom ? 2 : 0);
         }
         free(v);
     }
@@ -348,9 +380,47 @@ static mtl_status task_attention_by_class(FILE *f, const mtl_report *r, int k) {
         for (size_t i = 0; i < (size_t)K * C; i++) v[i] = r->attention_by_class[k][s][i];
         char title[64];
         snprintf(title, sizeof title, "Stage %d", s + 1);
-        attention_map(f, title, "true class", K, C, v, class_names_of(r, k));
+        attention_map(f, title, "channel", "true class", K, C, v, class_names_of(r, k), 0);
         free(v);
     }
+    return MTL_OK;
+}
+
+/* ---- ROC curves ------------------------------------------------------------------------ */
+
+static bool any_roc(const mtl_report *r) {
+    for (int k = 0; k < r->n_tasks; k++)
+        if (r->roc_points[k] >= 2) return true;
+    return false;
+}
+
+/* one chart per task (the curves have their own x), with the diagonal of a random scorer */
+static mtl_status write_roc(FILE *f, const mtl_report *r) {
+    if (!any_roc(r)) return MTL_OK;
+    fputs("<section id=\"roc\">\n<h2>ROC curves</h2>\n<p class=\"expl\">True positive rate against false positive "
+          "rate of each two-class task on the test set, as the decision threshold moves over the model's scores. "
+          "The AUC in the legend is the exact area (the rank statistic, ties averaged); the diagonal is a scorer "
+          "that guesses.</p>\n", f);
+    for (int k = 0; k < r->n_tasks; k++) {
+        int n = r->roc_points[k];
+        if (n < 2) continue;
+        double *x = malloc(2 * (size_t)n * sizeof *x);
+        if (!x) return mtl_error(MTL_ERR_NOMEM, "report: out of memory for the ROC curve of task %d", k);
+        double *y = x + n;
+        for (int i = 0; i < n; i++) x[i] = r->roc_fpr[k][i], y[i] = r->roc_tpr[k][i];
+        char name[32], label[96], title[96];
+        const char *tn = task_name(r, k, name, sizeof name);
+        snprintf(label, sizeof label, "%s (AUC %.4f)", tn, r->roc_auc[k]);
+        snprintf(title, sizeof title, "%s: ROC curve", tn);
+        svg_series ser[2] = {{label, y, NULL}, {"chance (AUC 0.5)", x, NULL}};
+        svg_lines_spec spec = {.title = title, .xlabel = "false positive rate", .ylabel = "true positive rate",
+                               .n = n, .x = x, .n_series = 2, .series = ser};
+        fputs("<figure>\n", f);
+        svg_lines(f, &spec);
+        fputs("</figure>\n", f);
+        free(x);
+    }
+    fputs("</section>\n", f);
     return MTL_OK;
 }
 
@@ -485,7 +555,15 @@ static void write_head(FILE *f, const mtl_report *r) {
     fputs("<nav>", f);
     if (r->n_tables > 0) fputs("<a href=\"#summary\">Summary</a>", f);
     if (r->n_epochs > 0 && r->n_loss + r->n_acc + r->n_weight > 0) fputs("<a href=\"#curves\">Curves</a>", f);
-    if (any_attention(r)) fputs("<a href=\"#attention\">Attention</a>", f);
+    if (any_roc(r)) fputs("<a href=\"#roc\">ROC</a>", f);
+    if (any_attention(r)) {
+        /* a custom title up to its colon ("Expert usage: ..." -> "Expert usage") */
+        const char *t = r->attention_title;
+        size_t len = t ? strcspn(t, ":") : 0;
+        char nav[64];
+        snprintf(nav, sizeof nav, "%.*s", (int)(len < sizeof nav ? len : sizeof nav - 1), t ? t : "");
+        put_tag(f, "<a href=\"#attention\">", len ? nav : "Attention", "</a>");
+    }
     for (int k = 0; k < r->n_tasks; k++) {
         char buf[32];
         if (!task_has_content(r, k)) continue;
@@ -501,7 +579,7 @@ static mtl_status write_body(FILE *f, const mtl_report *r) {
     write_head(f, r);
     if (r->n_tables > 0 && (s = write_tables(f, r))) return s;
     if (r->n_epochs > 0 && r->n_loss + r->n_acc + r->n_weight > 0 && (s = write_curves(f, r))) return s;
-    if ((s = write_attention(f, r))) return s;
+    if ((s = write_roc(f, r)) || (s = write_attention(f, r))) return s;
     for (int k = 0; k < r->n_tasks; k++) {
         if (!task_has_content(r, k)) continue;
         char buf[32];

@@ -314,13 +314,17 @@ static void heat_cells(FILE *f, const svg_heatmap_spec *h, const grid *g) {
         if (open) fputs("\"/>\n", f);
     }
     fputs("</g>\n", f);
-    if (h->count && g->cw >= 18 && g->ch >= 14) {
+    bool values = !h->count && h->value_digits > 0;
+    if ((h->count || values) && g->cw >= 18 && g->ch >= 14) {
         fputs("<g text-anchor=\"middle\" font-size=\"11\">", f);
         for (int i = 0; i < n; i++) {
             int q = level_of(h, h->value[i]);
             bool light_text = q >= 0 && dark_level(h->cmap, q);
-            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\"%s>%lld</text>", g->L + (i % h->cols + 0.5) * g->cw,
-                    g->T + (i / h->cols + 0.5) * g->ch + 4, light_text ? " fill=\"#fff\"" : "", (long long)h->count[i]);
+            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\"%s>", g->L + (i % h->cols + 0.5) * g->cw,
+                    g->T + (i / h->cols + 0.5) * g->ch + 4, light_text ? " fill=\"#fff\"" : "");
+            if (!values) fprintf(f, "%lld", (long long)h->count[i]);
+            else if (isfinite(h->value[i])) fprintf(f, "%.*f", h->value_digits, h->value[i]);
+            fputs("</text>", f);
         }
         fputs("</g>\n", f);
     }

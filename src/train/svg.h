@@ -39,6 +39,7 @@ typedef struct {
     const double *value; /* [rows * cols] coloured on [vmin, vmax]; NaN is grey */
     double vmin, vmax;
     const int64_t *count;          /* [rows * cols] printed in the cells when they are big enough, or NULL */
+    int value_digits;              /* > 0 and count NULL: each value printed in its cell with this many decimals */
     const char *const *row_names;  /* [rows] (NULL array, NULL or "" entries: the index) */
     const char *const *col_names;  /* [cols] or NULL: thinned index ticks */
     double cell_w, cell_h, grid_w; /* largest cell size and the largest width of the grid */

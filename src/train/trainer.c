@@ -12,11 +12,16 @@
 /* evaluation on tape t (reset per batch; the trainer passes its own so that training and
  * evaluation share one arena instead of holding two) */
 static mtl_status evaluate_on(mtl_model *m, mtl_tape *t, const mtl_dataset *d, int batch_size, double *loss,
-                              double *acc) {
+                              double *acc, double *auc) {
     int K = d->n_tasks;
     mtl__batch b;
     mtl_status s = mtl__batch_alloc(&b, d, batch_size);
     if (s) return s;
+    /* AUC needs every row's score of the two-class tasks */
+    float *score[MTL_MAX_TASKS] = {0};
+    for (int k = 0; k < K && auc && !s; k++)
+        if (d->n_classes[k] == 2 && !(score[k] = malloc((size_t)d->n * sizeof(float))))
+            s = mtl_error(MTL_ERR_NOMEM, "evaluate: out of memory");
     mtl_tape_set_training(t, false);
     mtl_tape_set_recording(t, false);
     double sum_loss[MTL_MAX_TASKS] = {0};
@@ -28,12 +33,24 @@ static mtl_status evaluate_on(mtl_model *m, mtl_tape *t, const mtl_dataset *d, i
         mtl_tensor *x = mtl_tensor_wrap(t, MTL_SHAPE(n, d->channels, d->length), b.x), *logits[MTL_MAX_TASKS];
         if ((s = mtl_model_forward(m, t, x, logits))) break;
         for (int k = 0; k < K && !s; k++) {
-            mtl_tensor *l = mtl_cross_entropy(t, logits[k], b.y[k]);
-            if (!l) s = mtl_error(mtl_tape_status(t), "evaluate: %s", mtl_tape_error(t));
-            else sum_loss[k] += (double)l->data[0] * n, right[k] += mtl__count_correct(logits[k], b.y[k]);
+            mtl_tensor *l = mtl__task_loss(t, logits[k], b.y[k], b.yf[k]);
+            if (!l) {
+                s = mtl_error(mtl_tape_status(t), "evaluate: %s", mtl_tape_error(t));
+                break;
+            }
+            sum_loss[k] += (double)l->data[0] * n, right[k] += mtl__count_correct(logits[k], b.y[k]);
+            if (score[k]) {
+                const mtl_tensor *z = logits[k];
+                for (int i = 0; i < n; i++)
+                    score[k][start + i] = z->shape[1] == 1 ? z->data[i] : z->data[2 * i + 1] - z->data[2 * i];
+            }
         }
     }
-    for (int k = 0; k < K; k++) loss[k] = sum_loss[k] / d->n, acc[k] = (double)right[k] / d->n;
+    for (int k = 0; k < K; k++) {
+        loss[k] = sum_loss[k] / d->n, acc[k] = (double)right[k] / d->n;
+        if (auc) auc[k] = score[k] && !s ? mtl_auc(score[k], d->y[k], d->n) : NAN;
+        free(score[k]);
+    }
     mtl__batch_free(&b);
     mtl_tape_set_recording(t, true);
     return s;
@@ -46,7 +63,7 @@ mtl_status mtl_evaluate(mtl_model *m, const mtl_dataset *d, int batch_size, doub
     if (s) return s;
     mtl_tape *t = NULL;
     if ((s = mtl_tape_create(&t))) return s;
-    s = evaluate_on(m, t, d, batch_size, loss, acc);
+    s = evaluate_on(m, t, d, batch_size, loss, acc, NULL);
     mtl_tape_free(t);
     return s;
 }
@@ -73,8 +90,12 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
     if (!m || !train || !c) return mtl_error(MTL_ERR_ARG, "train: null argument");
     if (c->epochs < 1 || c->batch_size < 2)
         return mtl_error(MTL_ERR_ARG, "train: epochs %d must be >= 1 and batch size %d >= 2", c->epochs, c->batch_size);
-    if (c->best_on_val && !eval)
-        return mtl_error(MTL_ERR_ARG, "train: best-on-validation needs validation data");
+    if ((c->best_on_val || c->patience > 0) && !eval)
+        return mtl_error(MTL_ERR_ARG, "train: best-on-validation and early stopping need validation data");
+    if (c->select == MTL_SELECT_AUC &&
+        (c->select_task < 0 || c->select_task >= train->n_tasks || train->n_classes[c->select_task] != 2))
+        return mtl_error(MTL_ERR_ARG, "train: selection by AUC needs a two-class main task (task %d of %d)",
+                         c->select_task, train->n_tasks);
     mtl_status s = mtl__check_fit(m, train, "training data");
     if (!s && eval) s = mtl__check_fit(m, eval, "evaluation data");
     if (s) return s;
@@ -86,8 +107,9 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
     mtl_optimizer *opt = NULL;
     mtl_weighting *wt = NULL;
     float *best = NULL;
-    double best_acc = -1;
+    double best_crit = -INFINITY;
     int best_epoch = -1;
+    bool watch = c->best_on_val || c->patience > 0;
     int32_t *perm = malloc((size_t)train->n * sizeof *perm);
     double *history = malloc((size_t)c->epochs * K * sizeof *history);
     mtl__batch b;
@@ -125,7 +147,7 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
             mtl_tensor *x = mtl_tensor_wrap(t, MTL_SHAPE(n, train->channels, train->length), b.x);
             mtl_tensor *logits[MTL_MAX_TASKS], *losses[MTL_MAX_TASKS];
             if ((s = mtl_model_forward(m, t, x, logits))) break;
-            for (int k = 0; k < K; k++) losses[k] = mtl_cross_entropy(t, logits[k], b.y[k]);
+            for (int k = 0; k < K; k++) losses[k] = mtl__task_loss(t, logits[k], b.y[k], b.yf[k]);
             if ((s = mtl_tape_status(t))) {
                 s = mtl_error(s, "train: %s", mtl_tape_error(t));
                 break;
@@ -152,18 +174,24 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
             st.train_loss[k] = history[(size_t)epoch * K + k] = sum_loss[k] / seen;
             st.train_acc[k] = (double)right[k] / seen;
         }
-        if (eval && (s = evaluate_on(m, t, eval, bs, st.eval_loss, st.eval_acc))) break;
-        if (c->best_on_val) {
-            double acc = 0;
-            for (int k = 0; k < K; k++) acc += st.eval_acc[k] / K;
-            if (acc > best_acc) {
-                best_acc = acc, best_epoch = epoch;
-                if ((s = snapshot(m->params, &best, false))) break;
+        for (int k = 0; k < K; k++) st.eval_auc[k] = NAN;
+        if (eval && (s = evaluate_on(m, t, eval, bs, st.eval_loss, st.eval_acc, st.eval_auc))) break;
+        bool stop = false;
+        if (watch) {
+            double crit = 0;
+            if (c->select == MTL_SELECT_AUC) crit = st.eval_auc[c->select_task];
+            else
+                for (int k = 0; k < K; k++) crit += st.eval_acc[k] / K;
+            if (crit > best_crit) { /* NaN never improves */
+                best_crit = crit, best_epoch = epoch;
+                if (c->best_on_val && (s = snapshot(m->params, &best, false))) break;
             }
             st.best_epoch = best_epoch;
+            stop = c->patience > 0 && epoch - (best_epoch < 0 ? 0 : best_epoch) >= c->patience;
         }
         st.seconds = mtl__now() - t0;
         if (cb) cb(&st, user);
+        if (stop) break;
     }
     if (!s && c->best_on_val && best) s = snapshot(m->params, &best, true);
     free(best);
