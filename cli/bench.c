@@ -43,9 +43,100 @@ static double median(double *x, int n) {
     return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
+/* the census-income shape: the vocabulary sizes (+1 for unseen values) of its 31 nominal
+ * inputs as the .names file lists them, and 7 continuous inputs; tests/../bench/bench_tabular.py
+ * builds the same */
+static const int census_vocab[31] = {10, 53, 48, 4, 25, 16, 6, 11, 3, 4, 7, 9, 7, 7, 52, 39,
+                                     9, 11, 10, 11, 4, 5, 6, 44, 44, 44, 6, 4, 4, 4, 3};
+
+/* a tabular model on random rows of the census-income shape: one training epoch over `rows`
+ * rows in batches (forward, binary cross-entropy per task, backward, Adam), and eval-mode
+ * scoring of one row */
+static int bench_tabular(const char *model, int batch, int rows, int repeat, int infer_repeat, int warmup, bool json) {
+    enum { NI = 31, NC = 7, F = NI + NC };
+    mtl_model_config cfg = {.n_tasks = 2, .n_classes = {2, 2}, .in_channels = 1, .length = F};
+    cfg.tab.n_ids = NI, cfg.tab.n_cont = NC;
+    memcpy(cfg.tab.vocab, census_vocab, sizeof census_vocab);
+    int nb = (rows + batch - 1) / batch;
+    mtl_model *m = NULL;
+    mtl_tape *t = NULL;
+    mtl_optimizer *opt = NULL;
+    float *x = malloc((size_t)rows * F * sizeof(float)), *yf[2] = {malloc((size_t)rows * sizeof(float)),
+                                                                    malloc((size_t)rows * sizeof(float))};
+    double *ts = malloc((size_t)(repeat > infer_repeat ? repeat : infer_repeat) * sizeof(double));
+    mtl_status s = (x && yf[0] && yf[1] && ts) ? MTL_OK : mtl_error(MTL_ERR_NOMEM, "bench: out of memory");
+    if (!s) {
+        mtl_rng rng;
+        mtl_rng_init(&rng, 7, 0);
+        float u[F];
+        for (int i = 0; i < rows; i++) {
+            mtl_rng_uniform(&rng, u, F, 0.0f, 1.0f);
+            for (int j = 0; j < NI; j++) x[(size_t)i * F + j] = (float)(int)(u[j] * (float)(census_vocab[j] - 1));
+            mtl_rng_normal(&rng, x + (size_t)i * F + NI, NC, 0.0f, 1.0f);
+            yf[0][i] = u[0] < 0.06f, yf[1][i] = u[1] < 0.43f;
+        }
+    }
+    if (!s) s = mtl_model_create(model, &cfg, 1, &m);
+    if (!s) s = mtl_tape_create(&t);
+    if (!s) s = mtl_optimizer_create(&opt, m->params, mtl_opt_defaults(MTL_OPT_ADAM));
+    if (!s) mtl_tape_set_keep_grads(t, false);
+    float w[2] = {1, 1};
+    double epoch_ms = 0, step_ms = 0, row_ms = 0;
+    for (int e = 0; e < 1 + repeat && !s; e++) { /* the first epoch warms up */
+        double t0 = now();
+        for (int b = 0; b < nb && !s; b++) {
+            int start = b * batch, n = rows - start < batch ? rows - start : batch;
+            mtl_tape_reset(t);
+            mtl_tape_set_training(t, true);
+            mtl_tape_set_recording(t, true);
+            mtl_tensor *in = mtl_tensor_wrap(t, MTL_SHAPE(n, 1, F), x + (size_t)start * F), *logits[2], *loss[2];
+            if ((s = mtl_model_forward(m, t, in, logits))) break;
+            loss[0] = mtl_bce_with_logits(t, logits[0], yf[0] + start);
+            loss[1] = mtl_bce_with_logits(t, logits[1], yf[1] + start);
+            mtl_params_zero_grad(m->params);
+            if ((s = mtl_backward_weighted(t, 2, loss, w)) || (s = mtl_optimizer_step(opt))) break;
+        }
+        if (e > 0) ts[e - 1] = 1e3 * (now() - t0);
+    }
+    if (!s) epoch_ms = median(ts, repeat), step_ms = epoch_ms / nb;
+    for (int i = 0; i < warmup + infer_repeat && !s; i++) {
+        double t0 = now();
+        mtl_tape_reset(t);
+        mtl_tape_set_training(t, false);
+        mtl_tape_set_recording(t, false);
+        mtl_tensor *in = mtl_tensor_wrap(t, MTL_SHAPE(1, 1, F), x + (size_t)(i % rows) * F), *logits[2];
+        s = mtl_model_forward(m, t, in, logits);
+        if (i >= warmup) ts[i - warmup] = 1e3 * (now() - t0);
+    }
+    if (!s) row_ms = median(ts, infer_repeat);
+    int code = 0;
+    if (s) {
+        fprintf(stderr, "mtl bench: %s\n", mtl_last_error());
+        code = 1;
+    } else if (json) {
+        printf("{\"model\": \"%s\", \"parameters\": %lld, \"batch_size\": %d, \"rows\": %d, \"threads\": %d, "
+               "\"train_epoch_ms_median\": %.3f, \"train_step_ms_mean\": %.4f, \"infer_row_ms_median\": %.5f, "
+               "\"repeat\": %d, \"infer_repeat\": %d, \"peak_rss_mb\": %.1f}\n",
+               model, (long long)mtl_params_size(m->params), batch, rows, mtl_get_threads(), epoch_ms, step_ms, row_ms,
+               repeat, infer_repeat, peak_rss_mb());
+    } else {
+        printf("%s (%lld parameters), %d thread(s), census-income-shaped rows (31 nominal + 7 continuous)\n"
+               "  training epoch, %d rows in batches of %d: %9.1f ms (median of %d; %.3f ms per step)\n"
+               "  scoring one row:                         %9.4f ms (median of %d)\n",
+               model, (long long)mtl_params_size(m->params), mtl_get_threads(), rows, batch, epoch_ms, repeat, step_ms,
+               row_ms, infer_repeat);
+    }
+    mtl_optimizer_free(opt);
+    mtl_tape_free(t);
+    mtl_model_free(m);
+    free(x), free(yf[0]), free(yf[1]), free(ts);
+    return code;
+}
+
 int cmd_bench(int argc, char **argv) {
     const char *model = "mtagn";
     int batch = 50, length = 2048, threads = 0, repeat = 20, infer_repeat = 200, warmup = 3, eval_windows = 1800;
+    int rows = 199523;
     bool json = false, per_task_units = false;
     arg_spec specs[] = {
         {"model", ARG_STRING, &model, "model to time (mtl info lists them)", 0, 0},
@@ -59,19 +150,26 @@ int cmd_bench(int argc, char **argv) {
          "then evaluate this many windows in batches (a run's validation + test), so that the peak memory covers "
          "a whole run", 0, 1 << 22},
         {"per-task-units", ARG_BOOL, &per_task_units, "mtagn: per-task 1x1 units", 0, 0},
+        {"rows", ARG_INT, &rows, "tabular models: rows per timed epoch (census-income's training file: 199523)", 1,
+         1 << 26},
         {"json", ARG_BOOL, &json, "print JSON instead of text", 0, 0},
     };
     int r = args_parse("bench",
                        "Times a two-task model (4 + 4 classes) on random windows: the training step (forward,\n"
                        "two cross-entropy losses, backward, Adam) at --batch-size and eval-mode inference of\n"
                        "one window and of a batch. Medians over --repeat runs; peak memory is the process's\n"
-                       "maximum resident set (VmHWM) after an evaluation pass like a run's validation and test.",
+                       "maximum resident set (VmHWM) after an evaluation pass like a run's validation and test.\n"
+                       "A tabular model (single, shared-bottom, omoe, mmoe, cgc, ple, amtl, coamtl) is timed on\n"
+                       "random rows of census-income's shape instead: a training epoch of --rows rows in batches\n"
+                       "of --batch-size (use 1024; two binary tasks), median of --repeat epochs after one warm-up\n"
+                       "epoch, and the scoring of one row.",
                        specs, (int)(sizeof specs / sizeof *specs), argc, argv);
     if (r) return r == 1 ? 0 : 2;
     if (mtl_set_threads(threads)) {
         fprintf(stderr, "mtl bench: --threads: %s\n", mtl_last_error());
         return 2;
     }
+    if (mtl_model_kind_is_tabular(model)) return bench_tabular(model, batch, rows, repeat, infer_repeat, warmup, json);
     mtl_model_config cfg = {.n_tasks = 2, .n_classes = {4, 4}, .in_channels = 1, .length = length,
                             .options = per_task_units ? MTL_MODEL_PER_TASK_UNITS : 0};
     mtl_model *m = NULL;

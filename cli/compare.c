@@ -10,8 +10,9 @@
 
 int cmd_compare(int argc, char **argv) {
     expflags f;
-    expflags_defaults(&f);
-    const char *models = "mtagn,mt1dcnn,jlcnn,wdcnn,stan";
+    bool tab = expflags_wants_tabular(argc, argv);
+    expflags_defaults(&f, tab);
+    const char *models = tab ? "single,shared-bottom,omoe,mmoe,cgc,ple,amtl,coamtl" : "mtagn,mt1dcnn,jlcnn,wdcnn,stan";
     arg_spec specs[64];
     int n = 0;
     specs[n++] = (arg_spec){"models", ARG_STRING, &models, "comma-separated models to compare (mtl info lists them)", 0, 0};
@@ -68,42 +69,21 @@ int cmd_compare(int argc, char **argv) {
         }
         done++;
     }
-    if (!code) {
-        const mtl_experiment_result *r0 = &res[0];
-        const char *hdr[2 * MTL_MAX_TASKS + 4];
-        char h[MTL_MAX_TASKS][64];
-        int cols = 0;
-        hdr[cols++] = "model";
-        hdr[cols++] = "parameters";
-        for (int k = 0; k < r0->n_tasks; k++) {
-            snprintf(h[k], sizeof h[k], "%s acc (%%)", r0->task_names[k]);
-            hdr[cols++] = h[k];
-        }
-        if (r0->n_tasks > 1) hdr[cols++] = "joint acc (%)";
-        hdr[cols++] = "train s/seed";
-        mtl_table_create(&t, "model comparison: test accuracy", cols, hdr);
-        for (int i = 0; i < done; i++) {
-            char cells[2 * MTL_MAX_TASKS + 4][48];
-            const char *cp[2 * MTL_MAX_TASKS + 4];
-            int cc = 0;
-            double x[100], m, sd, secs = 0;
-            snprintf(cells[cc], 48, "%s", names[i]), cp[cc] = cells[cc], cc++;
-            snprintf(cells[cc], 48, "%d", res[i].n_params), cp[cc] = cells[cc], cc++;
-            for (int k = 0; k <= r0->n_tasks; k++) {
-                if (k == r0->n_tasks && r0->n_tasks == 1) break;
-                for (int s = 0; s < res[i].n_seeds; s++)
-                    x[s] = k < r0->n_tasks ? res[i].runs[s].test.accuracy[k] : res[i].runs[s].test.joint_accuracy;
-                mtl_mean_std(x, res[i].n_seeds, &m, &sd);
-                mtl_format_pct(m, sd, cells[cc], 48), cp[cc] = cells[cc], cc++;
-            }
-            for (int s = 0; s < res[i].n_runs; s++) secs += res[i].runs[s].train_seconds;
-            snprintf(cells[cc], 48, "%.1f", secs / res[i].n_runs), cp[cc] = cells[cc], cc++;
-            mtl_table_add_row(t, cp);
-        }
-        char note[512];
-        snprintf(note, sizeof note, "mean \xC2\xB1 std over %d seed(s); %s; %d epochs, batch %d, weighting %s (single-task "
-                 "models: ew)", c.n_seeds, r0->data, c.train.epochs, c.train.batch_size, c.train.weighting);
+    if (!code && !mtl_experiment_compare_table(res, done, &t)) {
+        /* the recipe under the table, after what the library says of the data and protocol */
+        char note[2048];
+        snprintf(note, sizeof note, "%s%sRecipe: %s lr %g, batch %d, %s%d epochs%s, weighting %s (single-task models: "
+                 "independent networks, equal weights).", mtl_table_note(t) ? mtl_table_note(t) : "",
+                 mtl_table_note(t) ? " " : "", c.train.opt.kind == MTL_OPT_SGD ? "SGD" : "Adam", (double)c.train.opt.lr,
+                 c.train.batch_size, c.train.patience > 0 ? "up to " : "", c.train.epochs,
+                 c.train.patience > 0 ? " (early stopping)" : "", c.train.weighting);
         mtl_table_set_note(t, note);
+    }
+    if (!code && !t) {
+        fprintf(stderr, "mtl compare: %s\n", mtl_last_error());
+        code = 1;
+    }
+    if (!code) {
         if (!strcmp(f.format, "markdown")) mtl_table_print_markdown(t, stdout);
         else mtl_table_print(t, stdout);
         if (c.out_dir) {

@@ -9,7 +9,7 @@
 
 int cmd_demo(int argc, char **argv) {
     expflags f;
-    expflags_defaults(&f);
+    expflags_defaults(&f, false);
     f.data = "auto";
     f.seeds = 1;
     f.epochs = 40;

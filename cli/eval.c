@@ -15,7 +15,7 @@ static const char *class_name(const mtl_checkpoint_info *ci, int k, int j, char 
 
 int cmd_eval(int argc, char **argv) {
     expflags f;
-    expflags_defaults(&f);
+    expflags_defaults(&f, false);
     const char *ckpt = NULL, *part = "test";
     float snr = 1e9f;
     arg_spec specs[64];

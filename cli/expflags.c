@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-void expflags_defaults(expflags *f) {
+void expflags_defaults(expflags *f, bool tabular) {
     memset(f, 0, sizeof *f);
     f->data = "cwru";
     f->data_dir = NULL;
@@ -24,13 +24,57 @@ void expflags_defaults(expflags *f) {
     f->epochs = 100, f->batch = 50, f->seeds = 5, f->threads = 0;
     f->lr = 1e-3f, f->temperature = 2.0f, f->seed = 1;
     f->format = "text";
+    f->task_group = 1, f->education_set = "", f->schema = NULL, f->train_file = NULL, f->test_file = NULL;
+    f->tower = "64,32", f->optimizer = "adam", f->select = "auc", f->momentum = 0;
+    if (tabular) {
+        f->data = "census-income", f->model = "mmoe", f->weighting = "ew";
+        f->epochs = 30, f->batch = 1024, f->patience = 3;
+    }
+}
+
+static bool is_tabular_data(const char *v) { return !strcmp(v, "census-income") || !strcmp(v, "table"); }
+
+/* the value of --name in argv (--name VALUE or --name=VALUE), or NULL */
+static const char *flag_value(int argc, char **argv, const char *name) {
+    size_t n = strlen(name);
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) || strncmp(argv[i] + 2, name, n)) continue;
+        if (argv[i][2 + n] == '=') return argv[i] + 3 + n;
+        if (argv[i][2 + n] == 0 && i + 1 < argc) return argv[i + 1];
+    }
+    return NULL;
+}
+
+bool expflags_wants_tabular(int argc, char **argv) {
+    const char *data = flag_value(argc, argv, "data"), *model = flag_value(argc, argv, "model");
+    const char *models = flag_value(argc, argv, "models");
+    char first[32] = "";
+    if (models) sscanf(models, "%31[^,]", first);
+    return (data && is_tabular_data(data)) || (model && mtl_model_kind_is_tabular(model)) ||
+           (models && mtl_model_kind_is_tabular(first));
 }
 
 int expflags_specs(expflags *f, arg_spec *s, int n, bool with_protocol, bool with_recipe) {
-    s[n++] = (arg_spec){"data", ARG_STRING, &f->data, "data source: cwru, sim (the bearing simulator) or manifest", 0, 0};
+    s[n++] = (arg_spec){"data", ARG_STRING, &f->data,
+                        "data source: cwru, sim (the bearing simulator), manifest (your recordings), census-income "
+                        "(UCI, the preset of --task-group) or table (your delimited file, described by --schema)", 0, 0};
     s[n++] = (arg_spec){"data-dir", ARG_STRING, &f->data_dir,
-                        "CWRU directory, or the manifest CSV for --data manifest ((none): $MTL_DATA/cwru or "
-                        "../shared/data/cwru)", 0, 0};
+                        "CWRU or census-income directory, or the manifest CSV for --data manifest ((none): "
+                        "$MTL_DATA/<source> or ../shared/data/<source>)", 0, 0};
+    s[n++] = (arg_spec){"task-group", ARG_INT, &f->task_group,
+                        "census-income: 1 = income and never_married, 2 = education and never_married", 1, 2};
+    s[n++] = (arg_spec){"education-set", ARG_STRING, &f->education_set,
+                        "census-income group 2: the education values that count as 'at least college', '|'-separated "
+                        "((empty): Some college but no degree|Bachelors|Masters|Prof school|Doctorate; printed)", 0, 0};
+    s[n++] = (arg_spec){"schema", ARG_STRING, &f->schema,
+                        "--data table: the description file (columns, kinds, tasks; see docs/tabular.md)", 0, 0};
+    s[n++] = (arg_spec){"train-file", ARG_STRING, &f->train_file, "--data table: training file (CSV, may be gzip'd)", 0, 0};
+    s[n++] = (arg_spec){"test-file", ARG_STRING, &f->test_file,
+                        "--data table: test file, split 1:1 into validation and test", 0, 0};
+    s[n++] = (arg_spec){"hash", ARG_INT, &f->hash,
+                        "tables: hash every field into one table of this many ids, embeddings summed (Co-AMTL's "
+                        "input; 0: per-field vocabularies + continuous values)", 0, 1 << 24};
+    s[n++] = (arg_spec){"split-seed", ARG_U64, &f->split_seed, "tables: seed of the 1:1 validation/test split", 0, 0};
     s[n++] = (arg_spec){"load", ARG_INT, &f->load, "motor load in hp (cwru, sim)", 0, 3};
     s[n++] = (arg_spec){"channel", ARG_STRING, &f->channel, "CWRU accelerometer: DE (drive end), FE (fan end), BA (base)", 0, 0};
     s[n++] = (arg_spec){"split", ARG_STRING, &f->split,
@@ -64,8 +108,27 @@ int expflags_specs(expflags *f, arg_spec *s, int n, bool with_protocol, bool wit
         s[n++] = (arg_spec){"lr", ARG_FLOAT, &f->lr, "Adam learning rate", 1e-9, 10};
         s[n++] = (arg_spec){"weighting", ARG_STRING, &f->weighting, "task weighting: dwa or ew", 0, 0};
         s[n++] = (arg_spec){"temperature", ARG_FLOAT, &f->temperature, "DWA temperature T", 1e-6, 1e6};
+        s[n++] = (arg_spec){"optimizer", ARG_STRING, &f->optimizer, "adam or sgd (PyTorch's update rules)", 0, 0};
+        s[n++] = (arg_spec){"momentum", ARG_FLOAT, &f->momentum, "sgd momentum", 0, 0.999};
         s[n++] = (arg_spec){"best-on-val", ARG_BOOL, &f->best_on_val,
-                            "keep the epoch with the best mean validation accuracy instead of the last", 0, 0};
+                            "keep the epoch with the best validation criterion (--select) instead of the last "
+                            "(always on for tables)", 0, 0};
+        s[n++] = (arg_spec){"select", ARG_STRING, &f->select,
+                            "tables: the criterion for the kept epoch and early stopping: auc (validation AUC of "
+                            "the first, main task) or accuracy (mean over tasks)", 0, 0};
+        s[n++] = (arg_spec){"patience", ARG_INT, &f->patience,
+                            "stop after this many epochs without a better validation criterion (0: never)", 0, 1000000};
+        s[n++] = (arg_spec){"emb-dim", ARG_INT, &f->emb_dim, "tables: embedding width (0: 8; hashed input 128)", 0, 4096};
+        s[n++] = (arg_spec){"units", ARG_INT, &f->units,
+                            "tables: width of the bottom, of each expert, and AMTL's d (0: 64; amtl/coamtl 128)", 0, 65536};
+        s[n++] = (arg_spec){"experts", ARG_INT, &f->experts, "omoe, mmoe, amtl, coamtl: experts (0: 8; amtl/coamtl 3)", 0, 64};
+        s[n++] = (arg_spec){"shared-experts", ARG_INT, &f->shared_experts, "cgc, ple: shared experts (0: 4)", 0, 64};
+        s[n++] = (arg_spec){"task-experts", ARG_INT, &f->task_experts, "cgc, ple: experts per task (0: 2)", 0, 64};
+        s[n++] = (arg_spec){"levels", ARG_INT, &f->levels, "ple: extraction levels (0: 2)", 0, 8};
+        s[n++] = (arg_spec){"tower", ARG_STRING, &f->tower,
+                            "tables: hidden widths of each task tower, e.g. 64,32 ('none': a linear head)", 0, 0};
+        s[n++] = (arg_spec){"scaled-attention", ARG_BOOL, &f->scaled_attention,
+                            "amtl, coamtl: divide the attention scores by sqrt(d) (the Co-AMTL code does not)", 0, 0};
         s[n++] = (arg_spec){"per-task-units", ARG_BOOL, &f->per_task_units,
                             "mtagn: per-task copies of the 1x1 units instead of one shared set", 0, 0};
         s[n++] = (arg_spec){"out", ARG_STRING, &f->out,
@@ -83,21 +146,57 @@ static int dir_exists(const char *p) {
     return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-const char *expflags_default_cwru(void) {
-    static char buf[4096];
+/* $MTL_DATA/<name> (or $MTL_DATA itself when it is that directory), ../shared/data/<name>,
+ * ../../shared/data/<name> */
+static const char *default_dir(const char *name, const char *marker, char *buf, size_t size) {
     const char *env = getenv("MTL_DATA");
+    char probe[4200];
     if (env && *env) {
-        snprintf(buf, sizeof buf, "%s/cwru", env);
+        snprintf(buf, size, "%s/%s", env, name);
         if (dir_exists(buf)) return buf;
-        if (dir_exists(env)) {
-            snprintf(buf, sizeof buf, "%s", env);
+        snprintf(probe, sizeof probe, "%s/%s", env, marker);
+        struct stat st;
+        if (dir_exists(env) && (!marker[0] || stat(probe, &st) == 0)) {
+            snprintf(buf, size, "%s", env);
             return buf;
         }
     }
-    static const char *tries[] = {"../shared/data/cwru", "../../shared/data/cwru"};
-    for (size_t i = 0; i < sizeof tries / sizeof *tries; i++)
-        if (dir_exists(tries[i])) return tries[i];
+    static const char *tries[] = {"../shared/data", "../../shared/data"};
+    for (size_t i = 0; i < sizeof tries / sizeof *tries; i++) {
+        snprintf(buf, size, "%s/%s", tries[i], name);
+        if (dir_exists(buf)) return buf;
+    }
     return NULL;
+}
+
+const char *expflags_default_cwru(void) {
+    static char buf[4096];
+    return default_dir("cwru", "", buf, sizeof buf);
+}
+
+const char *expflags_default_census(void) {
+    static char buf[4096];
+    return default_dir("census-income", "census-income.names", buf, sizeof buf);
+}
+
+/* "64,32" -> widths; "none" -> -1 layers */
+static int parse_tower(const char *s, mtl_tab_model_config *t) {
+    if (!strcmp(s, "none")) {
+        t->n_tower = -1;
+        return 0;
+    }
+    int n = 0;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > 65536 || n >= MTL_MAX_TOWER) return -1;
+        t->tower[n++] = (int)v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return -1;
+    }
+    if (n == 0) return -1;
+    t->n_tower = n;
+    return 0;
 }
 
 /* "5,10,20" -> values; returns the count or -1 */
@@ -115,17 +214,107 @@ static int parse_list(const char *s, double *out, int max) {
     return n;
 }
 
+static int recipe(const char *cmd, const expflags *f, mtl_experiment_config *c);
+
+/* --data census-income | table */
+static int build_table(const char *cmd, const expflags *f, mtl_data_spec *d, mtl_experiment_config *c) {
+    if (!strcmp(f->data, "census-income")) {
+        d->census_group = f->task_group;
+        if (!d->path && !(d->path = expflags_default_census())) {
+            fprintf(stderr, "mtl %s: --data census-income: no census-income directory found ($MTL_DATA/census-income, "
+                            "../shared/data/census-income); give --data-dir DIR\n", cmd);
+            return 2;
+        }
+        d->education_set = f->education_set && *f->education_set ? f->education_set : NULL;
+        if (d->census_group == 2 && !f->quiet)
+            fprintf(stderr, "mtl %s: census-income group 2: education counts as 'at least college' for: %s\n", cmd,
+                    d->education_set ? d->education_set : mtl_census_default_education());
+    } else {
+        if (!f->schema || !f->train_file || !f->test_file) {
+            fprintf(stderr, "mtl %s: --data table needs --schema FILE, --train-file FILE and --test-file FILE\n", cmd);
+            return 2;
+        }
+        d->schema = f->schema, d->train_file = f->train_file, d->test_file = f->test_file;
+    }
+    d->hash_buckets = f->hash, d->split_seed = f->split_seed;
+    if (strcmp(f->train_per, "10") || *f->snr || *f->cross_loads || f->test_load >= 0) {
+        fprintf(stderr, "mtl %s: --train-per-class, --snr, --cross-loads and --test-load are for signals, not tables\n",
+                cmd);
+        return 2;
+    }
+    if (!mtl_model_kind_find(f->model)) {
+        fprintf(stderr, "mtl %s: --model: %s\n", cmd, mtl_last_error());
+        return 2;
+    }
+    mtl_tab_model_config *t = &c->tab;
+    t->emb_dim = f->emb_dim, t->units = f->units, t->experts = f->experts, t->shared_experts = f->shared_experts;
+    t->task_experts = f->task_experts, t->levels = f->levels, t->scaled_attention = f->scaled_attention;
+    if (parse_tower(f->tower, t)) {
+        fprintf(stderr, "mtl %s: --tower: '%s' is not 'none' or a list of 1 to %d positive widths (e.g. 64,32)\n", cmd,
+                f->tower, MTL_MAX_TOWER);
+        return 2;
+    }
+    int r = recipe(cmd, f, c);
+    if (r) return r;
+    c->train.best_on_val = true;
+    if (!strcmp(f->select, "auc")) c->train.select = MTL_SELECT_AUC, c->train.select_task = 0;
+    else if (!strcmp(f->select, "accuracy")) c->train.select = MTL_SELECT_ACCURACY;
+    else {
+        fprintf(stderr, "mtl %s: --select: '%s' (expected auc or accuracy)\n", cmd, f->select);
+        return 2;
+    }
+    return 0;
+}
+
+/* the training recipe, output and run flags (both kinds of data) */
+static int recipe(const char *cmd, const expflags *f, mtl_experiment_config *c) {
+    mtl_weighting *w = NULL;
+    if (mtl_weighting_create(f->weighting, 2, NULL, &w)) {
+        fprintf(stderr, "mtl %s: --weighting: %s\n", cmd, mtl_last_error());
+        return 2;
+    }
+    mtl_weighting_free(w);
+    c->model = f->model;
+    c->model_options = f->per_task_units ? MTL_MODEL_PER_TASK_UNITS : 0;
+    if (!strcmp(f->optimizer, "adam")) c->train.opt = mtl_opt_defaults(MTL_OPT_ADAM);
+    else if (!strcmp(f->optimizer, "sgd")) c->train.opt = mtl_opt_defaults(MTL_OPT_SGD), c->train.opt.momentum = f->momentum;
+    else {
+        fprintf(stderr, "mtl %s: --optimizer: '%s' (expected adam or sgd)\n", cmd, f->optimizer);
+        return 2;
+    }
+    c->train.epochs = f->epochs, c->train.batch_size = f->batch;
+    c->train.opt.lr = f->lr;
+    c->train.weighting = f->weighting;
+    c->train.wcfg.temperature = f->temperature;
+    c->train.best_on_val = f->best_on_val;
+    c->train.patience = f->patience;
+    c->n_seeds = f->seeds, c->seed = f->seed;
+    c->out_dir = f->out, c->report = !f->no_report, c->quiet = f->quiet;
+    if (strcmp(f->format, "text") && strcmp(f->format, "markdown") && strcmp(f->format, "json")) {
+        fprintf(stderr, "mtl %s: --format: '%s' (expected text, markdown or json)\n", cmd, f->format);
+        return 2;
+    }
+    if (mtl_set_threads(f->threads)) {
+        fprintf(stderr, "mtl %s: --threads: %s\n", cmd, mtl_last_error());
+        return 2;
+    }
+    return 0;
+}
+
 int expflags_build(const char *cmd, const expflags *f, mtl_data_spec *d, mtl_experiment_config *c) {
     *d = mtl_data_spec_defaults();
     *c = mtl_experiment_defaults();
     if (!strcmp(f->data, "cwru")) d->source = MTL_SOURCE_CWRU;
     else if (!strcmp(f->data, "sim")) d->source = MTL_SOURCE_SIM;
     else if (!strcmp(f->data, "manifest")) d->source = MTL_SOURCE_MANIFEST;
+    else if (is_tabular_data(f->data)) d->source = MTL_SOURCE_TABLE;
     else {
-        fprintf(stderr, "mtl %s: --data: '%s' is not a data source (expected cwru, sim or manifest)\n", cmd, f->data);
+        fprintf(stderr, "mtl %s: --data: '%s' is not a data source (expected cwru, sim, manifest, census-income or "
+                        "table)\n", cmd, f->data);
         return 2;
     }
     d->path = f->data_dir;
+    if (d->source == MTL_SOURCE_TABLE) return build_table(cmd, f, d, c);
     if (d->source == MTL_SOURCE_CWRU && !d->path && !(d->path = expflags_default_cwru())) {
         fprintf(stderr, "mtl %s: --data cwru: no CWRU directory found ($MTL_DATA/cwru, ../shared/data/cwru); give "
                         "--data-dir DIR, or use --data sim for the bearing simulator\n", cmd);
@@ -197,34 +386,15 @@ int expflags_build(const char *cmd, const expflags *f, mtl_data_spec *d, mtl_exp
         fprintf(stderr, "mtl %s: --model: %s\n", cmd, mtl_last_error());
         return 2;
     }
-    mtl_weighting *w = NULL;
-    if (mtl_weighting_create(f->weighting, 2, NULL, &w)) {
-        fprintf(stderr, "mtl %s: --weighting: %s\n", cmd, mtl_last_error());
-        return 2;
-    }
-    mtl_weighting_free(w);
-    c->model = f->model;
-    c->model_options = f->per_task_units ? MTL_MODEL_PER_TASK_UNITS : 0;
-    c->train.epochs = f->epochs, c->train.batch_size = f->batch;
-    c->train.opt.lr = f->lr;
-    c->train.weighting = f->weighting;
-    c->train.wcfg.temperature = f->temperature;
-    c->train.best_on_val = f->best_on_val;
-    c->n_seeds = f->seeds, c->seed = f->seed;
-    c->out_dir = f->out, c->report = !f->no_report, c->quiet = f->quiet;
-    if (strcmp(f->format, "text") && strcmp(f->format, "markdown") && strcmp(f->format, "json")) {
-        fprintf(stderr, "mtl %s: --format: '%s' (expected text, markdown or json)\n", cmd, f->format);
-        return 2;
-    }
     if (f->best_on_val && f->val_per < 1) {
         fprintf(stderr, "mtl %s: --best-on-val needs validation windows (--val-per-class > 0)\n", cmd);
         return 2;
     }
-    if (mtl_set_threads(f->threads)) {
-        fprintf(stderr, "mtl %s: --threads: %s\n", cmd, mtl_last_error());
+    if (f->patience > 0 && f->val_per < 1) {
+        fprintf(stderr, "mtl %s: --patience needs validation windows (--val-per-class > 0)\n", cmd);
         return 2;
     }
-    return 0;
+    return recipe(cmd, f, c);
 }
 
 typedef struct {

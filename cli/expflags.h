@@ -17,10 +17,21 @@ typedef struct {
     uint64_t seed;
     bool best_on_val, per_task_units, quiet, no_report;
     const char *format;
+    /* tables */
+    int task_group, hash, patience, emb_dim, units, experts, shared_experts, task_experts, levels;
+    const char *education_set, *schema, *train_file, *test_file, *tower, *optimizer, *select;
+    uint64_t split_seed;
+    float momentum;
+    bool scaled_attention;
 } expflags;
 
-/* the defaults: the MTAGN recipe and protocol */
-void expflags_defaults(expflags *f);
+/* the defaults: the MTAGN recipe and protocol; with tabular, the tabular recipe (census-income
+ * group 1, Adam 1e-3, batch 1024, 30 epochs, early stopping after 3 epochs without a better
+ * validation AUC of the main task, whose best epoch is kept) */
+void expflags_defaults(expflags *f, bool tabular);
+/* whether argv asks for table data (--data census-income|table) or a tabular model
+ * (--model/--models), so that the tabular defaults apply */
+bool expflags_wants_tabular(int argc, char **argv);
 /* appends the data flags (with_protocol: also train/val/test counts, sweep and SNR) and,
  * with_recipe, the training flags to specs; returns the new count */
 int expflags_specs(expflags *f, arg_spec *specs, int n, bool with_protocol, bool with_recipe);
@@ -29,6 +40,8 @@ int expflags_specs(expflags *f, arg_spec *specs, int n, bool with_protocol, bool
 int expflags_build(const char *cmd, const expflags *f, mtl_data_spec *d, mtl_experiment_config *c);
 /* the default CWRU directory: $MTL_DATA/cwru, else ../shared/data/cwru, else NULL */
 const char *expflags_default_cwru(void);
+/* the same for census-income */
+const char *expflags_default_census(void);
 /* progress on stderr (epochs, ETA) when stderr is a terminal */
 void expflags_progress(const mtl_experiment_config *c, int run, int n_runs, const mtl_epoch_stats *s, void *user);
 /* prints the tables of a result in the chosen format (text, markdown) to stdout */

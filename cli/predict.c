@@ -7,14 +7,64 @@
 #include "args.h"
 #include "commands.h"
 #include "mtl/experiment.h"
+#include "mtl/io.h"
+
+/* a checkpoint of a tabular model: encode the rows with its encoder, write per-task
+ * probabilities as CSV (a two-class task: the probability of its positive class; more
+ * classes: one column per class) */
+static int predict_table(const char *ckpt, mtl_model *m, const mtl_checkpoint_info *ci, const char *file,
+                         const char *out) {
+    mtl_tab_encoder *e = NULL;
+    mtl_dataset rows;
+    mtl_predictions p;
+    memset(&rows, 0, sizeof rows), memset(&p, 0, sizeof p);
+    mtl_status s = mtl_tab_encoder_from_json(ci->encoder, &e);
+    if (s) s = mtl_error(s, "%s: the encoder in its metadata: %s", ckpt, mtl_last_error());
+    if (!s) s = mtl_tab_encode_file(e, file, false, &rows);
+    if (!s) s = mtl_predict(m, &rows, 1024, false, &p);
+    mtl_afile af;
+    bool to_file = false;
+    FILE *f = stdout;
+    memset(&af, 0, sizeof af);
+    if (!s && out && !(s = mtl_afile_open(&af, out))) f = af.f, to_file = true;
+    if (!s) {
+        fprintf(f, "row");
+        for (int k = 0; k < ci->n_tasks; k++) {
+            if (ci->n_classes[k] == 2) fprintf(f, ",%s", ci->task_names[k]);
+            else
+                for (int j = 0; j < ci->n_classes[k]; j++)
+                    fprintf(f, ",%s=%s", ci->task_names[k], j < MTL_MAX_NAMED_CLASSES ? ci->class_names[k][j] : "?");
+        }
+        fprintf(f, "\n");
+        for (int i = 0; i < rows.n; i++) {
+            fprintf(f, "%d", i + 1);
+            for (int k = 0; k < ci->n_tasks; k++) {
+                int c = ci->n_classes[k];
+                for (int j = c == 2 ? 1 : 0; j < c; j++) fprintf(f, ",%.6f", (double)p.prob[k][(size_t)i * c + j]);
+            }
+            fprintf(f, "\n");
+        }
+        if (to_file) s = mtl_afile_commit(&af), to_file = false;
+    }
+    if (to_file) mtl_afile_abort(&af);
+    if (s) fprintf(stderr, "mtl predict: %s\n", mtl_last_error());
+    else if (out) fprintf(stderr, "mtl predict: %d row(s) scored into %s\n", rows.n, out);
+    mtl_predictions_free(&p);
+    mtl_dataset_free(&rows);
+    mtl_tab_encoder_free(e);
+    return s ? 1 : 0;
+}
 
 int cmd_predict(int argc, char **argv) {
-    const char *ckpt = NULL, *file = NULL, *var = NULL, *channel = "DE", *format = "text";
+    const char *ckpt = NULL, *file = NULL, *var = NULL, *channel = "DE", *format = "text", *out = NULL;
     int stride = 0, threads = 0;
     float fs = 0;
     arg_spec specs[] = {
         {"checkpoint", ARG_STRING, &ckpt, "model.safetensors written by mtl train (required)", 0, 0},
-        {"file", ARG_STRING, &file, "the recording: .mat, .csv/.csv.gz/.txt or .npy (required)", 0, 0},
+        {"file", ARG_STRING, &file,
+         "the recording: .mat, .csv/.csv.gz/.txt or .npy; for a tabular model, a delimited file in the layout of "
+         "its description (the label columns may hold anything) (required)", 0, 0},
+        {"out", ARG_STRING, &out, "tabular models: write the probabilities CSV here ((none): stdout)", 0, 0},
         {"var", ARG_STRING, &var, ".mat variable ((none): the CWRU X<nnn>_<channel>_time of the file's number)", 0, 0},
         {"channel", ARG_STRING, &channel, "CWRU accelerometer when --var is not given: DE, FE or BA", 0, 0},
         {"stride", ARG_INT, &stride, "window stride in samples (0: the window length, no overlap)", 0, 1 << 24},
@@ -26,7 +76,10 @@ int cmd_predict(int argc, char **argv) {
                        "Predicts every window of a recording with a trained checkpoint: per window and task the\n"
                        "class and its probability, then the majority class per task. The window length,\n"
                        "normalisation and input domain come from the checkpoint; a recording at another sampling\n"
-                       "rate than the training data is resampled to it when both rates are known.",
+                       "rate than the training data is resampled to it when both rates are known.\n"
+                       "A tabular model (census-income, --data table) scores every row of a file with the encoder\n"
+                       "saved in its checkpoint and writes CSV: row, then per task the probability of the positive\n"
+                       "class (one column per class for a multi-class task).",
                        specs, (int)(sizeof specs / sizeof *specs), argc, argv);
     if (r) return r == 1 ? 0 : 2;
     if (!ckpt || !file) {
@@ -47,7 +100,14 @@ int cmd_predict(int argc, char **argv) {
     mtl_dataset w;
     mtl_predictions p;
     memset(&sig, 0, sizeof sig), memset(&w, 0, sizeof w), memset(&p, 0, sizeof p);
+    memset(&ci, 0, sizeof ci);
     mtl_status s = mtl_checkpoint_load(ckpt, &m, &ci);
+    if (!s && ci.encoder) {
+        int code = predict_table(ckpt, m, &ci, file, out);
+        mtl_checkpoint_info_free(&ci);
+        mtl_model_free(m);
+        return code;
+    }
     if (!s) s = mtl_signal_read(file, var, channel, &sig);
     if (!s && fs > 0) sig.fs = fs;
     if (!s && sig.fs > 0 && ci.fs > 0 && sig.fs != ci.fs) s = mtl_signal_resample(&sig, ci.fs);
