@@ -21,6 +21,31 @@ void mtl__tab_input_free(mtl__tab_input *in);
  * integer in range fails on the tape with a message naming the row and field */
 mtl_tensor *mtl__tab_input_forward(mtl_tape *t, const mtl__tab_input *in, mtl_tensor *x);
 
+/* The input block's rows of one forward, parsed once (ids checked against their table):
+ * consumers take the [N, dim] block (mtl__tab_rows_block, built on first use) or apply
+ * a Linear to it with mtl__tab_linear, which for per-field embeddings usually never
+ * builds it. */
+typedef struct {
+    const mtl__tab_input *in;
+    mtl_tensor *x;  /* the rows as given, [N, 1, F] or [N, F] */
+    int n;
+    int32_t *ids;   /* [n, n_ids], tape memory */
+    mtl_tensor *h;  /* the block [n, dim] once built */
+} mtl__tab_rows;
+/* false (with the tape's error: a wrong row width, an id that is not an integer in its
+ * table's range, naming row and field) if the rows cannot be read */
+bool mtl__tab_rows_read(mtl_tape *t, const mtl__tab_input *in, mtl_tensor *x, mtl__tab_rows *r);
+mtl_tensor *mtl__tab_rows_block(mtl_tape *t, mtl__tab_rows *r);
+/* lin(block) = block W^T + b. With per-field embeddings and when it costs less (the
+ * tables are small next to the batch), computed without the block: each field's table is
+ * projected through its slice of W (P_i = E_i W_i^T, [vocab_i, out]) and the rows of P_i
+ * the ids pick are summed; backward scatters dY into dP_i, then dW_i = dP_i^T E_i and
+ * dE_i = dP_i W_i. Same result as mtl_nn_linear_forward(mtl__tab_rows_block(...)) up to
+ * rounding. */
+mtl_tensor *mtl__tab_linear(mtl_tape *t, mtl__tab_rows *r, const mtl_nn_linear *lin);
+/* for tests: -1 (default) chooses by cost, 0 never fuses, 1 always (per-field input) */
+extern int mtl__tab_fuse_mode;
+
 /* A stack of Linear layers "<prefix>.<j>" (PyTorch ModuleList), ReLU after each one
  * except, when last_linear, the last. */
 typedef struct {
