@@ -66,6 +66,29 @@ static void json_stats_best(FILE *f, const double *x, int n, bool lowest) {
  * SNR j (0..15) or cross-load test load j - CROSS */
 enum { ACC, F1, JOINT, AUC, LOSS };
 #define CROSS 16
+/* "confusion_matrix": [[...]] summed over the seeds, "classes": [names] */
+static void json_confusion(FILE *f, const mtl_experiment_result *r, int k) {
+    int c = r->n_classes[k];
+    fprintf(f, "\"confusion_matrix\": [");
+    for (int a = 0; a < c; a++) {
+        fprintf(f, "%s[", a ? ", " : "");
+        for (int b = 0; b < c; b++) {
+            int64_t sum = 0;
+            for (int i = 0; i < r->n_seeds; i++) sum += r->runs[i].test.confusion[k][(size_t)a * c + b];
+            fprintf(f, "%s%lld", b ? ", " : "", (long long)sum);
+        }
+        fprintf(f, "]");
+    }
+    fprintf(f, "], \"classes\": [");
+    for (int a = 0; a < c; a++) {
+        char idx[16];
+        snprintf(idx, sizeof idx, "%d", a);
+        fprintf(f, "%s", a ? ", " : "");
+        json_str(f, a < MTL_MAX_NAMED_CLASSES && r->class_names[k][a][0] ? r->class_names[k][a] : idx);
+    }
+    fprintf(f, "]");
+}
+
 static void gather(const mtl_experiment_result *r, int sw, int j, int what, int task, double *x) {
     for (int i = 0; i < r->n_seeds; i++) {
         const mtl_run_result *rr = &r->runs[sw * r->n_seeds + i];
@@ -350,25 +373,8 @@ static void json_task_block(FILE *f, const mtl_experiment_result *r, int sw, int
         json_stats(f, x, r->n_seeds);
         if (j < 0 && sw == 0) {
             /* confusion matrix summed over seeds */
-            int c = r->n_classes[k];
-            fprintf(f, ", \"confusion_matrix\": [");
-            for (int a = 0; a < c; a++) {
-                fprintf(f, "%s[", a ? ", " : "");
-                for (int b = 0; b < c; b++) {
-                    int64_t sum = 0;
-                    for (int i = 0; i < r->n_seeds; i++) sum += r->runs[i].test.confusion[k][(size_t)a * c + b];
-                    fprintf(f, "%s%lld", b ? ", " : "", (long long)sum);
-                }
-                fprintf(f, "]");
-            }
-            fprintf(f, "], \"classes\": [");
-            for (int a = 0; a < c; a++) {
-                char idx[16];
-                snprintf(idx, sizeof idx, "%d", a);
-                fprintf(f, "%s", a ? ", " : "");
-                json_str(f, a < MTL_MAX_NAMED_CLASSES && r->class_names[k][a][0] ? r->class_names[k][a] : idx);
-            }
-            fprintf(f, "]");
+            fprintf(f, ", ");
+            json_confusion(f, r, k);
         }
         fprintf(f, "}");
     }
@@ -489,25 +495,9 @@ static void json_tab_tasks(FILE *f, const mtl_experiment_result *r) {
             gather(r, 0, -1, metrics[q].what, k, x);
             json_stats_best(f, x, r->n_seeds, metrics[q].what == LOSS);
         }
-        int c = r->n_classes[k];
-        fprintf(f, ",\n      \"confusion_matrix\": [");
-        for (int a = 0; a < c; a++) {
-            fprintf(f, "%s[", a ? ", " : "");
-            for (int b = 0; b < c; b++) {
-                int64_t sum = 0;
-                for (int i = 0; i < r->n_seeds; i++) sum += r->runs[i].test.confusion[k][(size_t)a * c + b];
-                fprintf(f, "%s%lld", b ? ", " : "", (long long)sum);
-            }
-            fprintf(f, "]");
-        }
-        fprintf(f, "], \"classes\": [");
-        for (int a = 0; a < c; a++) {
-            char idx[16];
-            snprintf(idx, sizeof idx, "%d", a);
-            fprintf(f, "%s", a ? ", " : "");
-            json_str(f, a < MTL_MAX_NAMED_CLASSES && r->class_names[k][a][0] ? r->class_names[k][a] : idx);
-        }
-        fprintf(f, "]}");
+        fprintf(f, ",\n      ");
+        json_confusion(f, r, k);
+        fprintf(f, "}");
     }
     fprintf(f, "\n  }, \"joint_accuracy\": ");
     gather(r, 0, -1, JOINT, 0, x);
