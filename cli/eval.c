@@ -1,5 +1,6 @@
 /* mtl eval: evaluates a checkpoint on a data split: accuracy, macro-F1, confusion
  * matrix per task, joint accuracy. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,46 @@ static const char *class_name(const mtl_checkpoint_info *ci, int k, int j, char 
     return buf;
 }
 
+/* a tabular checkpoint: the part's rows encoded with the checkpoint's own encoder (the test
+ * file split 1:1 as in training, or the training file) */
+static mtl_status table_part(const mtl_data_spec *d, const mtl_checkpoint_info *ci, const char *part,
+                             mtl_dataset *out) {
+    char train_path[MTL_PATH_MAX], test_path[MTL_PATH_MAX];
+    mtl_status s = MTL_OK;
+    if (d->census_group) {
+        s = mtl_census_files(d->path, train_path, test_path, sizeof train_path);
+    } else if (!d->train_file || !d->test_file) {
+        return mtl_error(MTL_ERR_ARG, "a tabular checkpoint needs --data census-income or --data table with "
+                         "--train-file and --test-file");
+    } else {
+        snprintf(train_path, sizeof train_path, "%s", d->train_file);
+        snprintf(test_path, sizeof test_path, "%s", d->test_file);
+    }
+    mtl_tab_encoder *e = NULL;
+    if (!s && (s = mtl_tab_encoder_from_json(ci->encoder, &e)))
+        s = mtl_error(s, "the checkpoint's encoder: %s", mtl_last_error());
+    if (!s && !strcmp(part, "train")) {
+        s = mtl_tab_encode_file(e, train_path, true, out);
+    } else if (!s) {
+        mtl_dataset all, val;
+        memset(&all, 0, sizeof all), memset(&val, 0, sizeof val);
+        s = mtl_tab_encode_file(e, test_path, true, &all);
+        if (!s) s = mtl_dataset_split_half(&all, d->split_seed, &val, out);
+        if (!s && !strcmp(part, "val")) {
+            mtl_dataset_free(out);
+            *out = val;
+        } else {
+            mtl_dataset_free(&val);
+        }
+        mtl_dataset_free(&all);
+    }
+    mtl_tab_encoder_free(e);
+    return s;
+}
+
 int cmd_eval(int argc, char **argv) {
     expflags f;
-    expflags_defaults(&f, false);
+    expflags_defaults(&f, expflags_wants_tabular(argc, argv));
     const char *ckpt = NULL, *part = "test";
     float snr = 1e9f;
     arg_spec specs[64];
@@ -27,7 +65,9 @@ int cmd_eval(int argc, char **argv) {
     int r = args_parse("eval",
                        "Evaluates a checkpoint on one part of a data split (the same flags as mtl train select\n"
                        "the data and split; the model, window length, normalisation and input domain come from\n"
-                       "the checkpoint). Prints accuracy, macro-F1 and the confusion matrix of every task.",
+                       "the checkpoint). Prints accuracy, macro-F1 and the confusion matrix of every task.\n"
+                       "A tabular checkpoint (--data census-income or --data table) encodes the rows with the\n"
+                       "encoder saved in it and also prints each task's AUC and log loss.",
                        specs, n, argc, argv);
     if (r) return r == 1 ? 0 : 2;
     if (!ckpt) {
@@ -54,10 +94,19 @@ int cmd_eval(int argc, char **argv) {
     mtl_predictions p;
     mtl_metrics mt;
     memset(&p, 0, sizeof p), memset(&mt, 0, sizeof mt);
-    mtl_status s = mtl_data_load(&d, f.seed, use == &parts[0] ? use : NULL, use == &parts[1] ? use : NULL,
-                                 use == &parts[2] ? use : NULL);
-    if (!s && snr < 1e8f) s = mtl_dataset_add_noise(use, snr, f.seed);
-    if (!s) s = mtl_dataset_transform(use, d.norm, d.domain);
+    mtl_status s;
+    if (ci.encoder || d.source == MTL_SOURCE_TABLE) {
+        if (!ci.encoder || d.source != MTL_SOURCE_TABLE)
+            s = mtl_error(MTL_ERR_ARG, "%s is a %s model; the data is %s", ckpt, ci.encoder ? "tabular" : "signal",
+                          d.source == MTL_SOURCE_TABLE ? "a table" : "signals");
+        else
+            s = table_part(&d, &ci, part, use);
+    } else {
+        s = mtl_data_load(&d, f.seed, use == &parts[0] ? use : NULL, use == &parts[1] ? use : NULL,
+                          use == &parts[2] ? use : NULL);
+        if (!s && snr < 1e8f) s = mtl_dataset_add_noise(use, snr, f.seed);
+        if (!s) s = mtl_dataset_transform(use, d.norm, d.domain);
+    }
     if (!s && use->n_tasks != ci.n_tasks)
         s = mtl_error(MTL_ERR_SHAPE, "the data has %d tasks, the checkpoint %d", use->n_tasks, ci.n_tasks);
     if (!s) s = mtl_predict(m, use, 64, false, &p);
@@ -73,8 +122,10 @@ int cmd_eval(int argc, char **argv) {
         for (int k = 0; k < ci.n_tasks; k++) {
             printf("%s", k ? ", " : "");
             json_string(ci.task_names[k]);
-            printf(": {\"accuracy\": %.6f, \"macro_f1\": %.6f, \"loss\": %.6f, \"confusion_matrix\": [", mt.accuracy[k],
-                   mt.macro_f1[k], mt.loss[k]);
+            printf(": {\"accuracy\": %.6f, \"macro_f1\": %.6f, \"loss\": %.6f, ", mt.accuracy[k], mt.macro_f1[k],
+                   mt.loss[k]);
+            if (!isnan(mt.auc[k])) printf("\"auc\": %.6f, ", mt.auc[k]);
+            printf("\"confusion_matrix\": [");
             int nc = ci.n_classes[k];
             for (int a = 0; a < nc; a++) {
                 printf("%s[", a ? ", " : "");
@@ -87,12 +138,15 @@ int cmd_eval(int argc, char **argv) {
     } else {
         char desc[256];
         mtl_data_spec_describe(&d, desc, sizeof desc);
-        printf("%s (%s) on the %s windows of %s: %d windows\n\n", ckpt, ci.model, part, desc, use->n);
+        const char *unit = ci.encoder ? "rows" : "windows";
+        printf("%s (%s) on the %s %s of %s: %d %s\n\n", ckpt, ci.model, part, unit, desc, use->n, unit);
         for (int k = 0; k < ci.n_tasks; k++) {
             int nc = ci.n_classes[k];
             char b1[16];
-            printf("%s: accuracy %.2f %%, macro-F1 %.2f %%, loss %.4f\n  confusion (rows: true, columns: predicted)\n  %8s",
-                   ci.task_names[k], 100 * mt.accuracy[k], 100 * mt.macro_f1[k], mt.loss[k], "");
+            printf("%s: ", ci.task_names[k]);
+            if (!isnan(mt.auc[k])) printf("AUC %.4f, ", mt.auc[k]);
+            printf("accuracy %.2f %%, macro-F1 %.2f %%, log loss %.4f\n  confusion (rows: true, columns: predicted)\n"
+                   "  %8s", 100 * mt.accuracy[k], 100 * mt.macro_f1[k], mt.loss[k], "");
             for (int j = 0; j < nc; j++) printf(" %7s", class_name(&ci, k, j, b1));
             printf("\n");
             for (int a = 0; a < nc; a++) {
@@ -107,6 +161,7 @@ int cmd_eval(int argc, char **argv) {
     mtl_metrics_free(&mt);
     mtl_predictions_free(&p);
     for (int i = 0; i < 3; i++) mtl_dataset_free(&parts[i]);
+    mtl_checkpoint_info_free(&ci);
     mtl_model_free(m);
     return code;
 }

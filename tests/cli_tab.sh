@@ -54,6 +54,14 @@ check "report.html shows the ROC and the expert usage" bash -c "
 check "the same seed gives the same log (but for the time column)" bash -c "
     '$mtl' train --model coamtl $T $R --seeds 1 --out '$tmp/x' >/dev/null && '$mtl' train --model coamtl $T $R --seeds 1 --out '$tmp/y' >/dev/null || exit 1
     for d in x y; do cut -d, -f1-3,5-8 '$tmp/'\$d/log.csv > '$tmp/'\$d.txt; done; cmp '$tmp/x.txt' '$tmp/y.txt'"
+check "eval of the checkpoint reproduces the first seed's test AUC with the saved encoder" bash -c "
+    '$mtl' eval --checkpoint '$tmp/run/model.safetensors' $T --format json > '$tmp/eval.json' || exit 1
+    /usr/bin/python3 -c \"
+import json
+e = json.load(open('$tmp/eval.json'))['tasks']['a']['auc']
+s = json.load(open('$tmp/run/summary.json'))['tasks']['a']['auc']['per_seed'][0]
+print('eval', e, 'train', s); assert abs(e - s) < 1e-5
+\""
 check "predict scores a CSV with the checkpoint's encoder: one row per input row, probabilities in [0, 1]" bash -c "
     gen() { awk -v n=\"\$1\" 'BEGIN { srand(9); print \"id,color,size,weight,a,b\";
         for (i = 1; i <= n; i++) printf \"%d,%s,%d,%.2f,?,?\\n\", i, (i % 2 ? \"red\" : \"purple\"), i % 4, i % 10 }'; }
