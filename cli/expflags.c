@@ -25,7 +25,7 @@ void expflags_defaults(expflags *f, bool tabular) {
     f->lr = 1e-3f, f->temperature = 2.0f, f->seed = 1;
     f->format = "text";
     f->task_group = 1, f->education_set = "", f->schema = NULL, f->train_file = NULL, f->test_file = NULL;
-    f->tower = "64,32", f->optimizer = "adam", f->select = "auc", f->momentum = 0;
+    f->tower = "64,32", f->optimizer = "adam", f->select = "auc", f->momentum = 0, f->attention_scale = "sqrt";
     if (tabular) {
         f->data = "census-income", f->model = "mmoe", f->weighting = "ew";
         f->epochs = 30, f->batch = 1024, f->patience = 3;
@@ -110,6 +110,8 @@ int expflags_specs(expflags *f, arg_spec *s, int n, bool with_protocol, bool wit
         s[n++] = (arg_spec){"temperature", ARG_FLOAT, &f->temperature, "DWA temperature T", 1e-6, 1e6};
         s[n++] = (arg_spec){"optimizer", ARG_STRING, &f->optimizer, "adam or sgd (PyTorch's update rules)", 0, 0};
         s[n++] = (arg_spec){"momentum", ARG_FLOAT, &f->momentum, "sgd momentum", 0, 0.999};
+        s[n++] = (arg_spec){"weight-decay", ARG_FLOAT, &f->weight_decay,
+                            "L2 penalty added to the gradients (PyTorch's weight_decay of Adam and SGD)", 0, 1};
         s[n++] = (arg_spec){"best-on-val", ARG_BOOL, &f->best_on_val,
                             "keep the epoch with the best validation criterion (--select) instead of the last "
                             "(always on for tables)", 0, 0};
@@ -127,8 +129,9 @@ int expflags_specs(expflags *f, arg_spec *s, int n, bool with_protocol, bool wit
         s[n++] = (arg_spec){"levels", ARG_INT, &f->levels, "ple: extraction levels (0: 2)", 0, 8};
         s[n++] = (arg_spec){"tower", ARG_STRING, &f->tower,
                             "tables: hidden widths of each task tower, e.g. 64,32 ('none': a linear head)", 0, 0};
-        s[n++] = (arg_spec){"scaled-attention", ARG_BOOL, &f->scaled_attention,
-                            "amtl, coamtl: divide the attention scores by sqrt(d) (the Co-AMTL code does not)", 0, 0};
+        s[n++] = (arg_spec){"attention-scale", ARG_STRING, &f->attention_scale,
+                            "amtl, coamtl: sqrt (attention and co-attention scores divided by sqrt(d)) or none (raw "
+                            "scores, as in the Co-AMTL code)", 0, 0};
         s[n++] = (arg_spec){"per-task-units", ARG_BOOL, &f->per_task_units,
                             "mtagn: per-task copies of the 1x1 units instead of one shared set", 0, 0};
         s[n++] = (arg_spec){"out", ARG_STRING, &f->out,
@@ -248,7 +251,12 @@ static int build_table(const char *cmd, const expflags *f, mtl_data_spec *d, mtl
     }
     mtl_tab_model_config *t = &c->tab;
     t->emb_dim = f->emb_dim, t->units = f->units, t->experts = f->experts, t->shared_experts = f->shared_experts;
-    t->task_experts = f->task_experts, t->levels = f->levels, t->scaled_attention = f->scaled_attention;
+    t->task_experts = f->task_experts, t->levels = f->levels;
+    if (strcmp(f->attention_scale, "sqrt") && strcmp(f->attention_scale, "none")) {
+        fprintf(stderr, "mtl %s: --attention-scale: '%s' (expected sqrt or none)\n", cmd, f->attention_scale);
+        return 2;
+    }
+    t->scaled_attention = !strcmp(f->attention_scale, "sqrt");
     if (parse_tower(f->tower, t)) {
         fprintf(stderr, "mtl %s: --tower: '%s' is not 'none' or a list of 1 to %d positive widths (e.g. 64,32)\n", cmd,
                 f->tower, MTL_MAX_TOWER);
@@ -284,6 +292,7 @@ static int recipe(const char *cmd, const expflags *f, mtl_experiment_config *c) 
     }
     c->train.epochs = f->epochs, c->train.batch_size = f->batch;
     c->train.opt.lr = f->lr;
+    c->train.opt.weight_decay = f->weight_decay;
     c->train.weighting = f->weighting;
     c->train.wcfg.temperature = f->temperature;
     c->train.best_on_val = f->best_on_val;

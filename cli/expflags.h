@@ -19,10 +19,9 @@ typedef struct {
     const char *format;
     /* tables */
     int task_group, hash, patience, emb_dim, units, experts, shared_experts, task_experts, levels;
-    const char *education_set, *schema, *train_file, *test_file, *tower, *optimizer, *select;
+    const char *education_set, *schema, *train_file, *test_file, *tower, *optimizer, *select, *attention_scale;
     uint64_t split_seed;
-    float momentum;
-    bool scaled_attention;
+    float momentum, weight_decay;
 } expflags;
 
 /* the defaults: the MTAGN recipe and protocol; with tabular, the tabular recipe (census-income

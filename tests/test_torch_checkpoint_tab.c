@@ -29,6 +29,7 @@ static const ckpt_case cases[] = {
     {"ple", 3, {2, 3, 2}, {.levels = 3, .shared_experts = 2, .task_experts = 3, .units = 16}},
     {"amtl", 2, {2, 2}, {.units = 16, .experts = 4, .scaled_attention = true}},
     {"coamtl", 3, {2, 3, 2}, {.hash_buckets = 20, .emb_dim = 16, .units = 19}}, /* 16 + 3 = d: no projection */
+    {"coamtl", 2, {2, 2}, {.units = 16, .experts = 2, .scaled_attention = true}},
 };
 
 enum { N_IDS = 4, N_CONT = 3, F = N_IDS + N_CONT };

@@ -35,7 +35,8 @@ typedef struct {
     int levels;                /* ple: 2 */
     int n_tower;               /* hidden layers of each task tower (-1: none): 2 */
     int tower[MTL_MAX_TOWER];  /* their widths: 64, 32 */
-    bool scaled_attention;     /* amtl, coamtl: scores / sqrt(d) (the Co-AMTL code does not scale) */
+    bool scaled_attention;     /* amtl, coamtl: attention and co-attention scores / sqrt(d) (the Co-AMTL code
+                                  does not scale) */
 } mtl_tab_model_config;
 
 typedef struct {

@@ -8,7 +8,8 @@
  *                                                        code does not scale)
  *            h_k = t_k + sum_i s_k,i e_i
  *   coamtl:  m_k = ReLU(co.k(h_k)); h_k' = h_k + sum_{j != k} (h_j . m_k) h_j, every update from the
- *            pre-update h (raw per-example scores: no softmax, no norm); for K = 2 the spec's formulas
+ *            pre-update h (raw per-example scores: no softmax, no norm; / sqrt(d) with
+ *            scaled_attention); for K = 2 the spec's formulas
  *   towers.k read h_k (amtl) or h_k' (coamtl).
  *
  * Taps: attention[k][0] = s_k [N, E]; coamtl: attention[k][1] = the co-attention scores
@@ -25,7 +26,7 @@
 
 typedef struct {
     mtl__tab_input inp;
-    bool has_proj, co;
+    bool has_proj, co, scaled;
     mtl_nn_linear proj, experts;
     mtl_nn_linear rep[MTL_MAX_TASKS], coat[MTL_MAX_TASKS];
     mtl__mlp towers[MTL_MAX_TASKS];
@@ -44,6 +45,7 @@ static void co_attention(mtl_tape *t, const amtl *net, int K, int N, int d, mtl_
             if (j != k) others[n++] = rows[j];
         mtl_tensor *H = n == 1 ? others[0] : mtl_concat(t, n, others, 1); /* [N, K-1, d] */
         scores[k] = mtl_rowdot(t, H, m);
+        if (net->scaled) scores[k] = mtl_affine(t, scores[k], 1.0f / sqrtf((float)d), 0.0f);
         out[k] = mtl_add(t, h[k], mtl_mix(t, scores[k], H));
     }
 }
@@ -102,6 +104,7 @@ static mtl_status create(const char *kind, bool co, mtl_model *m) {
     m->forward = amtl_forward;
     m->destroy = amtl_destroy;
     net->co = co;
+    net->scaled = m->cfg.tab.scaled_attention;
     mtl_params *P = m->params;
     s = mtl__tab_input_init(&net->inp, P, "inp", MTL_OWNER_SHARED, c);
     if (s) return s;

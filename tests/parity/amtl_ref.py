@@ -54,6 +54,8 @@ class AMTL(nn.Module):
                 m = F.relu(co(h[k]))
                 others = torch.stack([hj for j, hj in enumerate(h) if j != k], dim=1)  # [N, K-1, d]
                 sc = torch.einsum("njd,nd->nj", others, m)
+                if self.scaled:
+                    sc = sc / math.sqrt(self.d)
                 self.taps[k].append(sc)
                 new.append(h[k] + torch.einsum("nj,njd->nd", sc, others))
             h = new
