@@ -423,3 +423,115 @@ void mtl__bnr_dz(const float *z, const float *a, const float *da, int L, float m
     (void)z, (void)a, (void)da, (void)L, (void)m, (void)ka, (void)kb, (void)kc, (void)dz;
 #endif
 }
+
+/* ---- batchnorm + relu + max-pooling, training (fused.c's pooled units) ------------
+ * Windows of `pool` (2 or 4) adjacent positions, 16 windows per step: the taps are
+ * separated with permutes so that lane j of tap vector k holds position pool*j + k. */
+
+#if HAVE_AVX512_KERNELS
+/* taps of 16 windows starting at z (16 * pool floats) */
+INL void pool_taps(const float *z, int pool, __m512 tap[4]) {
+    if (pool == 2) {
+        const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+        const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+        __m512 a = _mm512_loadu_ps(z), b = _mm512_loadu_ps(z + 16);
+        tap[0] = _mm512_permutex2var_ps(a, ev, b), tap[1] = _mm512_permutex2var_ps(a, od, b);
+        return;
+    }
+    /* lanes 0-7: tap k of the 8 windows in (a, b); then the two halves joined */
+    const __m512i k0 = _mm512_set_epi32(28, 24, 20, 16, 12, 8, 4, 0, 28, 24, 20, 16, 12, 8, 4, 0);
+    __m512 a = _mm512_loadu_ps(z), b = _mm512_loadu_ps(z + 16), c = _mm512_loadu_ps(z + 32), d = _mm512_loadu_ps(z + 48);
+    for (int k = 0; k < 4; k++) {
+        __m512i ik = _mm512_add_epi32(k0, _mm512_set1_epi32(k));
+        __m512 lo = _mm512_permutex2var_ps(a, ik, b), hi = _mm512_permutex2var_ps(c, ik, d);
+        tap[k] = _mm512_shuffle_f32x4(lo, hi, 0x44);
+    }
+}
+
+TGT static void bnr_pool_fwd_avx512(const float *z, int Lout, float m, float sc, float sh, int pool, float *y,
+                                    float *zp, uint8_t *arg) {
+    const int Lp = Lout / pool;
+    const __m512 mv = _mm512_set1_ps(m), scv = _mm512_set1_ps(sc), shv = _mm512_set1_ps(sh), zero = _mm512_setzero_ps();
+    int j = 0;
+    for (; j + 16 <= Lp; j += 16) {
+        __m512 tap[4];
+        pool_taps(z + (size_t)j * pool, pool, tap);
+        /* batchnorm's (z - m) sc + sh without fusing, then relu as max(0, v) (NaN and -0 kept) */
+        __m512 best = _mm512_max_ps(zero, _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(tap[0], mv), scv), shv));
+        __m512 bz = tap[0];
+        __m512i at = _mm512_setzero_si512();
+        for (int k = 1; k < pool; k++) {
+            __m512 v = _mm512_max_ps(zero, _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(tap[k], mv), scv), shv));
+            /* the first maximum on ties; a NaN wins (maxpool1d's rule) */
+            __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+            best = _mm512_mask_mov_ps(best, take, v);
+            bz = _mm512_mask_mov_ps(bz, take, tap[k]);
+            at = _mm512_mask_mov_epi32(at, take, _mm512_set1_epi32(k));
+        }
+        _mm512_storeu_ps(y + j, best);
+        _mm512_storeu_ps(zp + j, bz);
+        _mm_storeu_si128((__m128i *)(arg + j), _mm512_cvtepi32_epi8(at));
+    }
+    for (; j < Lp; j++) {
+        float b = 0.0f, bz = 0.0f;
+        int a = 0;
+        for (int k = 0; k < pool; k++) {
+            float zv = z[(size_t)j * pool + k], v = (zv - m) * sc + sh;
+            v = v < 0.0f ? 0.0f : v;
+            if (k == 0 || v > b || v != v) b = v, bz = zv, a = k;
+        }
+        y[j] = b, zp[j] = bz, arg[j] = (uint8_t)a;
+    }
+}
+
+/* dz = (e + kb (z - m)) + kc with e = ka d at each window's maximum (d = y > 0 ? dy : 0),
+ * else 0: batchnorm's input gradient in the same float operations as mtl__bnr_dz */
+TGT static void bnr_pool_dz_avx512(const float *z, int Lout, const float *y, const float *dy, const uint8_t *arg,
+                                   int pool, float m, float ka, float kb, float kc, float *dz) {
+    const int Lp = Lout / pool;
+    const __m512 mv = _mm512_set1_ps(m), kav = _mm512_set1_ps(ka), kbv = _mm512_set1_ps(kb), kcv = _mm512_set1_ps(kc);
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const int sh = pool == 2 ? 1 : 2;
+    const __m512i win = _mm512_srlv_epi32(lane, _mm512_set1_epi32(sh)); /* window of each lane within a vector */
+    const __m512i tap = _mm512_and_si512(lane, _mm512_set1_epi32(pool - 1));
+    int j = 0;
+    for (; j + 16 <= Lp; j += 16) {
+        __m512 yv = _mm512_loadu_ps(y + j), dv = _mm512_loadu_ps(dy + j);
+        __m512 kd = _mm512_mul_ps(kav, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ), dv));
+        __m512i av = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(arg + j)));
+        for (int q = 0; q < pool; q++) {
+            __m512i idx = _mm512_add_epi32(win, _mm512_set1_epi32(q * (16 >> sh)));
+            __mmask16 hit = _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(idx, av), tap);
+            __m512 e = _mm512_maskz_mov_ps(hit, _mm512_permutexvar_ps(idx, kd));
+            size_t l = (size_t)j * pool + 16 * (size_t)q;
+            __m512 zv = _mm512_loadu_ps(z + l);
+            _mm512_storeu_ps(dz + l, _mm512_add_ps(_mm512_add_ps(e, _mm512_mul_ps(kbv, _mm512_sub_ps(zv, mv))), kcv));
+        }
+    }
+    for (int l = j * pool; l < Lout; l++) {
+        int w = l / pool;
+        float e = 0.0f;
+        if (w < Lp && arg[w] == l - w * pool) e = ka * (y[w] > 0.0f ? dy[w] : 0.0f);
+        dz[l] = (e + kb * (z[l] - m)) + kc;
+    }
+}
+#endif
+
+void mtl__bnr_pool_fwd(const float *z, int Lout, float m, float sc, float sh, int pool, float *y, float *zp,
+                       uint8_t *arg) {
+#if HAVE_AVX512_KERNELS
+    bnr_pool_fwd_avx512(z, Lout, m, sc, sh, pool, y, zp, arg);
+#else
+    (void)z, (void)Lout, (void)m, (void)sc, (void)sh, (void)pool, (void)y, (void)zp, (void)arg;
+#endif
+}
+
+void mtl__bnr_pool_dz(const float *z, int Lout, const float *y, const float *dy, const uint8_t *arg, int pool, float m,
+                      float ka, float kb, float kc, float *dz) {
+#if HAVE_AVX512_KERNELS
+    bnr_pool_dz_avx512(z, Lout, y, dy, arg, pool, m, ka, kb, kc, dz);
+#else
+    (void)z, (void)Lout, (void)y, (void)dy, (void)arg, (void)pool, (void)m, (void)ka, (void)kb, (void)kc, (void)dz;
+#endif
+}

@@ -139,13 +139,24 @@ static void cbr_backward(mtl_tape *t, mtl_node *n) {
     mtl__scratch_release(t, mark);
 }
 
+/* w'[o][c][k] = w[o][c][k] s[c]: a convolution of x scaled per channel is one of x with w' */
+static const float *scale_weights(const float *w, const float *s, int Cout, int Cin, int K, float *out) {
+    for (int o = 0; o < Cout; o++)
+        for (int c = 0; c < Cin; c++)
+            for (int k = 0; k < K; k++) {
+                size_t at = ((size_t)o * Cin + c) * K + k;
+                out[at] = w[at] * s[c];
+            }
+    return out;
+}
+
 /* Training forward of the fast path: the convolution sample by sample and, while a
  * sample's output is still in cache, its batchnorm lane sums; the sums are then added in
  * sample order exactly as batchnorm's own statistics pass would (same shift: the
  * channel's first value), so the statistics are the same bits. Returns z, fills
  * stats = mean [Cout] then biased variance [Cout]; NULL on failure (out of memory). */
-static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const mtl_tensor *w, const mtl_tensor *b,
-                                   int pad, double *stats, bool transient) {
+static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const float *s, const mtl_tensor *w,
+                                   const mtl_tensor *b, int pad, double *stats, bool transient) {
     const int N = x->shape[0], Cin = x->shape[1], L = x->shape[2], Cout = w->shape[0], K = w->shape[2];
     const int Lout = L + 2 * pad - K + 1, ldx = L + 2 * pad;
     size_t xs = (size_t)Cin * L, ys = (size_t)Cout * Lout, ps = (size_t)Cin * ldx;
@@ -159,7 +170,9 @@ static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const mtl_t
     size_t mark = mtl__scratch_mark(t);
     double *lanes = mtl__scratch(t, (size_t)N * Cout * 32 * sizeof *lanes);
     double *shift = mtl__scratch(t, Cout * sizeof *shift);
-    if (!z || (pad && !buf) || !lanes || !shift) return NULL;
+    size_t ws = (size_t)Cout * Cin * K;
+    float *wsc = s ? mtl__scratch(t, (size_t)nt * ws * sizeof *wsc) : NULL; /* per thread: w scaled for a sample */
+    if (!z || (pad && !buf) || !lanes || !shift || (s && !wsc)) return NULL;
     const float *bd = b ? b->data : NULL;
 #pragma omp parallel num_threads(nt)
     {
@@ -171,7 +184,9 @@ static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const mtl_t
                 const float *xp = x->data + i * xs;
                 if (pad) mtl__pad_rows(xp, Cin, L, pad, buf + tid * ps), xp = buf + tid * ps;
                 float *zi = z->data + i * ys;
-                mtl__conv_fast_fwd(xp, ldx, w->data, Cin, K, 0, Cout, bd, false, zi, Lout, Lout);
+                const float *wi = s ? scale_weights(w->data, s + (size_t)i * Cin, Cout, Cin, K, wsc + tid * ws)
+                                    : w->data;
+                mtl__conv_fast_fwd(xp, ldx, wi, Cin, K, 0, Cout, bd, false, zi, Lout, Lout);
                 if (i == 0)
                     for (int o = 0; o < Cout; o++) shift[o] = zi[(size_t)o * Lout];
                 for (int o = 0; o < Cout; o++)
@@ -259,7 +274,7 @@ mtl_tensor *mtl_conv1d_bn_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_te
     if (mtl_tape_training(t)) {
         int Cout = w->shape[0];
         stats = mtl__alloc(t, (size_t)2 * Cout * sizeof *stats);
-        z = stats ? conv_with_stats(t, x, w, b, pad, stats, transient) : NULL;
+        z = stats ? conv_with_stats(t, x, NULL, w, b, pad, stats, transient) : NULL;
     } else {
         z = mtl_conv1d(t, x, w, b, stride, pad);
         transient = false;
@@ -282,6 +297,207 @@ mtl_tensor *mtl_conv1d_bn_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_te
     return y;
 }
 
+/* ---- training: conv -> batchnorm -> relu -> maxpool as one node --------------------
+ * Optionally behind a per-sample channel scale s [N, Cin] (an attention's output): the
+ * convolution of x s is the one of x with w scaled per sample, so x s is never stored.
+ * Forward: the convolution output z (kept for the backward) with the batchnorm sums while
+ * each sample is in cache; then one pass z -> pooled output y, the z value at each
+ * window's maximum (zp) and its tap (arg, a byte). The unit's full-length output is
+ * never stored. Backward: the batchnorm sums need only the window maxima (the relu and
+ * the pooling route nothing elsewhere), read from y, dy and zp; then per sample the
+ * full dz in a cache-resident buffer, and from it the weight, bias, input and scale
+ * gradients. */
+
+typedef struct {
+    mtl_tensor *z;
+    double *mean, *invstd;
+    float *zp;
+    uint8_t *arg;
+    int pad, pool;
+} cbrp_saved;
+
+static void cbrp_backward(mtl_tape *t, mtl_node *n) {
+    mtl_tensor *x = n->in[0], *sc = n->in[1], *w = n->in[2], *b = n->in[3], *gamma = n->in[4], *beta = n->in[5];
+    const cbrp_saved *sv = n->saved;
+    const int N = x->shape[0], Cin = x->shape[1], L = x->shape[2], Cout = w->shape[0], K = w->shape[2];
+    const int pad = sv->pad, pool = sv->pool, Lout = sv->z->shape[2], Lp = n->out->shape[2];
+    const int pad2 = K - 1 - pad, ldd = Lout + 2 * pad2;
+    const float *z = sv->z->data, *y = n->out->data, *dy = n->out->grad, *g = gamma ? gamma->data : NULL;
+    const float *s = sc ? sc->data : NULL;
+    size_t xs = (size_t)Cin * L, zs = (size_t)Cout * Lout, ys = (size_t)Cout * Lp, ws = (size_t)Cout * Cin * K;
+
+    bool fresh;
+    float *dx = mtl__grad_fresh(t, x, &fresh), *ds = sc ? mtl__grad(t, sc) : NULL, *dw = mtl__grad(t, w);
+    float *db = b ? mtl__grad(t, b) : NULL, *dg = gamma ? mtl__grad(t, gamma) : NULL;
+    float *dbeta = beta ? mtl__grad(t, beta) : NULL;
+    if (fresh && (dx == ds || dx == dw || dx == db || dx == dg || dx == dbeta)) { /* x is also another input */
+        memset(dx, 0, (size_t)x->size * sizeof *dx);
+        fresh = false;
+    }
+    size_t mark = mtl__scratch_mark(t);
+    float *coef = mtl__scratch(t, (size_t)4 * Cout * sizeof *coef);
+    if (!coef) return;
+    double cnt = (double)N * Lout;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(3.0 * N * ys))
+    for (int c = 0; c < Cout; c++) {
+        double sdy = 0.0, sdyx = 0.0;
+        for (int i = 0; i < N; i++) {
+            size_t at = i * ys + (size_t)c * Lp;
+            mtl__bnr_sums(sv->zp + at, y + at, dy + at, Lp, sv->mean[c], &sdy, &sdyx);
+        }
+        if (dg) dg[c] += (float)(sdyx * sv->invstd[c]);
+        if (dbeta) dbeta[c] += (float)sdy;
+        double is = sv->invstd[c], a = is * (g ? g[c] : 1.0f);
+        coef[4 * c] = (float)sv->mean[c];
+        coef[4 * c + 1] = (float)a;
+        coef[4 * c + 2] = (float)(-a * is * is * sdyx / cnt);
+        coef[4 * c + 3] = (float)(-a * sdy / cnt);
+    }
+    if (!dx && !dw && !db && !ds) {
+        mtl__scratch_release(t, mark);
+        return;
+    }
+    int nt = mtl_threads_for(2.0 * N * Cout * (double)Cin * K * Lout);
+    if (N < nt) nt = 1;
+    /* per thread: the padded dz of a sample, a dw + db partial, and with a scale the
+     * sample's own dw and its flipped scaled weights */
+    size_t bs = (size_t)Cout * ldd, ps = ws + (size_t)Cout, per = bs + ps + (s ? 2 * ws : 0);
+    float *buf = mtl__scratch(t, (size_t)nt * per * sizeof *buf), *wf = NULL;
+    if (!buf) return;
+    if (dx && !s) { /* the input gradient convolves dz with wf[c][o][k] = w[o][c][K-1-k] */
+        if (!(wf = mtl__scratch(t, ws * sizeof *wf))) return;
+        for (int o = 0; o < Cout; o++)
+            for (int c = 0; c < Cin; c++)
+                for (int k = 0; k < K; k++)
+                    wf[((size_t)c * Cout + o) * K + k] = w->data[((size_t)o * Cin + c) * K + K - 1 - k];
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        int tid = omp_get_thread_num(), np = omp_get_num_threads();
+        int n0 = (int)((int64_t)N * tid / np), n1 = (int)((int64_t)N * (tid + 1) / np);
+        float *dz = buf + tid * per, *pw = dz + bs, *dwn = pw + ps, *wfn = dwn + ws;
+        memset(pw, 0, ps * sizeof *pw);
+        for (int o = 0; o < Cout && pad2 > 0; o++) { /* the zero padding of every row, once */
+            memset(dz + (size_t)o * ldd, 0, (size_t)pad2 * sizeof *dz);
+            memset(dz + (size_t)o * ldd + pad2 + Lout, 0, (size_t)pad2 * sizeof *dz);
+        }
+        for (int i = n0; i < n1; i++) {
+            for (int o = 0; o < Cout; o++) {
+                const float *k4 = coef + 4 * o;
+                size_t at = i * ys + (size_t)o * Lp;
+                mtl__bnr_pool_dz(z + i * zs + (size_t)o * Lout, Lout, y + at, dy + at, sv->arg + at, pool, k4[0],
+                                 k4[1], k4[2], k4[3], dz + (size_t)o * ldd + pad2);
+            }
+            const float *xi = x->data + i * xs;
+            if (!s) {
+                mtl__conv_fast_dw(xi, L, pad, dz + pad2, ldd, Lout, 1, Cout, Cin, K, pw, pw + ws);
+                if (dx) mtl__conv_fast_fwd(dz, ldd, wf, Cout, K, 0, Cin, NULL, !fresh, dx + i * xs, L, L);
+                continue;
+            }
+            /* with the scale: this sample's dW_i = dz x_i^T, then dw += dW_i s_i (per input
+             * channel) and ds[i][c] = sum_{o,k} w[o][c][k] dW_i[o][c][k] */
+            const float *si = s + (size_t)i * Cin;
+            memset(dwn, 0, ws * sizeof *dwn);
+            mtl__conv_fast_dw(xi, L, pad, dz + pad2, ldd, Lout, 1, Cout, Cin, K, dwn, pw + ws);
+            for (int o = 0; o < Cout; o++)
+                for (int c = 0; c < Cin; c++)
+                    for (int k = 0; k < K; k++) {
+                        size_t at = ((size_t)o * Cin + c) * K + k;
+                        pw[at] += dwn[at] * si[c];
+                    }
+            if (ds)
+                for (int c = 0; c < Cin; c++) {
+                    float acc = 0.0f;
+                    for (int o = 0; o < Cout; o++)
+                        for (int k = 0; k < K; k++) {
+                            size_t at = ((size_t)o * Cin + c) * K + k;
+                            acc += w->data[at] * dwn[at];
+                        }
+                    ds[(size_t)i * Cin + c] += acc;
+                }
+            if (dx) {
+                for (int o = 0; o < Cout; o++)
+                    for (int c = 0; c < Cin; c++)
+                        for (int k = 0; k < K; k++)
+                            wfn[((size_t)c * Cout + o) * K + k] = w->data[((size_t)o * Cin + c) * K + K - 1 - k] * si[c];
+                mtl__conv_fast_fwd(dz, ldd, wfn, Cout, K, 0, Cin, NULL, !fresh, dx + i * xs, L, L);
+            }
+        }
+    }
+    /* the partials in thread order: deterministic for a given thread count */
+    for (size_t e = 0; e < ps; e++) {
+        float acc = 0.0f;
+        for (int p = 0; p < nt; p++) acc += buf[(size_t)p * per + bs + e];
+        if (e < ws) {
+            if (dw) dw[e] += acc;
+        } else if (db) {
+            db[e - ws] += acc;
+        }
+    }
+    mtl__scratch_release(t, mark);
+}
+
+/* the fused training path; NULL without a tape error when the arguments are not its case
+ * (the caller then runs the separate ops, which also report errors) */
+static mtl_tensor *cbrp_forward(mtl_tape *t, mtl_tensor *x, mtl_tensor *sc, mtl_tensor *w, mtl_tensor *b, int stride,
+                                int pad, mtl_tensor *gamma, mtl_tensor *beta, mtl_tensor *rm, mtl_tensor *rv,
+                                float momentum, float eps, int pool) {
+    if (!mtl_tape_training(t) || !mtl_tape_recording(t) || (pool != 2 && pool != 4)) return NULL;
+    if (!fast_ok(x, w, b, stride, pad)) return NULL;
+    const int N = x->shape[0], Cin = x->shape[1], Cout = w->shape[0], K = w->shape[2];
+    const int Lout = x->shape[2] + 2 * pad - K + 1, Lp = Lout / pool;
+    if (Lp < 1 || (gamma == NULL) != (beta == NULL) || (gamma && (!vec_ok(gamma, Cout) || !vec_ok(beta, Cout))) ||
+        !vec_ok(rm, Cout) || !vec_ok(rv, Cout) || !(eps >= 0.0f) || isinf(eps) || !(momentum >= 0.0f) ||
+        !(momentum <= 1.0f))
+        return NULL;
+    if (sc && (!sc->data || sc->ndim != 2 || sc->shape[0] != N || sc->shape[1] != Cin)) return NULL;
+    bool recording = mtl_tape_recording(t);
+    mtl_tape_set_recording(t, false);
+    double *stats = mtl__alloc(t, (size_t)3 * Cout * sizeof *stats); /* mean, variance, 1 / std */
+    mtl_tensor *z = stats ? conv_with_stats(t, x, sc ? sc->data : NULL, w, b, pad, stats, false) : NULL;
+    mtl_tape_set_recording(t, recording);
+    mtl_tensor *y = z ? mtl__new(t, MTL_SHAPE(N, Cout, Lp)) : NULL;
+    cbrp_saved *sv = y ? mtl__alloc(t, sizeof *sv) : NULL;
+    float *zp = sv ? mtl__alloc(t, (size_t)y->size * sizeof *zp) : NULL;
+    uint8_t *arg = zp ? mtl__alloc(t, (size_t)y->size) : NULL;
+    if (!arg) return NULL;
+    double *mean = stats, *var = stats + Cout, *invstd = stats + 2 * Cout;
+    int64_t cnt = (int64_t)N * Lout;
+    double unbias = (double)cnt / (double)(cnt - 1);
+    for (int c = 0; c < Cout; c++) { /* as mtl__bn_forward */
+        invstd[c] = 1.0 / sqrt(var[c] + (double)eps);
+        rm->data[c] = (float)((1.0 - momentum) * rm->data[c] + (double)momentum * mean[c]);
+        rv->data[c] = (float)((1.0 - momentum) * rv->data[c] + (double)momentum * var[c] * unbias);
+    }
+    const float *g = gamma ? gamma->data : NULL, *be = beta ? beta->data : NULL;
+    size_t zs = (size_t)Cout * Lout, ys = (size_t)Cout * Lp;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(4.0 * N * zs))
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < Cout; c++) {
+            size_t at = i * ys + (size_t)c * Lp;
+            mtl__bnr_pool_fwd(z->data + i * zs + (size_t)c * Lout, Lout, (float)mean[c],
+                              (float)(invstd[c] * (g ? g[c] : 1.0f)), be ? be[c] : 0.0f, pool, y->data + at, zp + at,
+                              arg + at);
+        }
+    mtl_node *n = mtl__record(t, "conv1d_bn_relu_maxpool", cbrp_backward, y, 6, (mtl_tensor *[]){x, sc, w, b, gamma, beta});
+    if (n) {
+        *sv = (cbrp_saved){z, mean, invstd, zp, arg, pad, pool};
+        n->saved = sv;
+    }
+    return y;
+}
+
+mtl_tensor *mtl_scaled_conv1d_bn_relu_maxpool(mtl_tape *t, mtl_tensor *x, mtl_tensor *s, mtl_tensor *w, mtl_tensor *b,
+                                              int stride, int pad, mtl_tensor *gamma, mtl_tensor *beta,
+                                              mtl_tensor *running_mean, mtl_tensor *running_var, float momentum,
+                                              float eps, int pool) {
+    if (!mtl__inputs_ok(t, "scaled_conv1d_bn_relu_maxpool", 3, x, s, w)) return NULL;
+    mtl_tensor *y = cbrp_forward(t, x, s, w, b, stride, pad, gamma, beta, running_mean, running_var, momentum, eps, pool);
+    if (y || mtl_tape_status(t)) return y;
+    return mtl_conv1d_bn_relu_maxpool(t, mtl_scale_channels(t, x, s), w, b, stride, pad, gamma, beta, running_mean,
+                                      running_var, momentum, eps, pool);
+}
+
 mtl_tensor *mtl_conv1d_bn_relu_maxpool(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int stride, int pad,
                                        mtl_tensor *gamma, mtl_tensor *beta, mtl_tensor *running_mean,
                                        mtl_tensor *running_var, float momentum, float eps, int pool) {
@@ -290,6 +506,12 @@ mtl_tensor *mtl_conv1d_bn_relu_maxpool(mtl_tape *t, mtl_tensor *x, mtl_tensor *w
     if ((pool == 2 || pool == 4) && !mtl_tape_recording(t) && !mtl_tape_training(t) &&
         mtl__inputs_ok(t, "conv1d_bn_relu_maxpool", 2, x, w) && fast_ok(x, w, b, stride, pad)) {
         mtl_tensor *y = folded_forward(t, x, w, b, pad, gamma, beta, running_mean, running_var, eps, pool);
+        if (y || mtl_tape_status(t)) return y;
+    }
+    /* training: one node for the four ops */
+    if (mtl__inputs_ok(t, "conv1d_bn_relu_maxpool", 2, x, w)) {
+        mtl_tensor *y =
+            cbrp_forward(t, x, NULL, w, b, stride, pad, gamma, beta, running_mean, running_var, momentum, eps, pool);
         if (y || mtl_tape_status(t)) return y;
     }
     return mtl_maxpool1d(t, mtl_conv1d_bn_relu(t, x, w, b, stride, pad, gamma, beta, running_mean, running_var,
