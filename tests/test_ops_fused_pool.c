@@ -202,13 +202,13 @@ static void determinism_threads(void) {
     bool same = true;
     for (int i = 0; i < R_N; i++) same &= memcmp(r[1].v[i], r[2].v[i], (size_t)r[1].n[i] * sizeof(float)) == 0;
     CHECK(same, "two runs at 2 threads differ");
-    /* 1 vs 2 threads: only the dw / db partials add in another order */
+    /* 1 vs 2 threads: only the dw / db partials add in another order (other sample groups) */
     for (int i = 0; i < R_N; i++) {
         if (i == R_DW || i == R_DB) continue;
         CHECK(memcmp(r[0].v[i], r[1].v[i], (size_t)r[0].n[i] * sizeof(float)) == 0, "%s depends on the threads",
               part_name[i]);
     }
-    th_compare("cbrp dw 1 vs 2 threads", r[0].v[R_DW], r[1].v[R_DW], r[0].n[R_DW], 1e-6, 1e-5);
+    th_compare("cbrp dw 1 vs 2 threads", r[0].v[R_DW], r[1].v[R_DW], r[0].n[R_DW], 1e-5, 1e-4);
     for (int i = 0; i < 3; i++) result_free(&r[i]);
     free(x), free(s), free(dy);
 }

@@ -38,14 +38,167 @@ static bool fast_ok(const mtl_tensor *x, const mtl_tensor *w, const mtl_tensor *
            (int64_t)N * Lout > 1;
 }
 
+/* ---- the convolution's backward from a dz made per sample ------------------------
+ * Both fused units compute batchnorm's input gradient dz sample by sample into a buffer
+ * that stays in cache (the full-size dz is never stored) and run the convolution's
+ * backward from it: a thread takes a contiguous range of samples in groups (the dz and
+ * input rows of a group within about 512 KB), so the weight-gradient kernel reduces its
+ * accumulators once per group rather than once per sample. With a channel scale s the
+ * convolution's input is x s: the weight gradient reads x s rebuilt per group, the
+ * gradient g reaching x s gives dx = g s and ds = sum over the row of x g. */
+
+typedef void (*unit_dz_fn)(const void *ctx, int i, float *dz, int ldd); /* row o of sample i at dz + o ldd */
+
+typedef struct {
+    const float *x, *s, *w; /* x [N, Cin, L]; s [N, Cin] or NULL; w [Cout, Cin, K] */
+    int N, Cin, L, Cout, K, pad, Lout;
+    unit_dz_fn dz_rows;
+    const void *ctx;
+    float *dx, *ds, *dw, *db; /* any may be NULL */
+    bool fresh;               /* dx is new: store instead of adding */
+} unit_bwd;
+
+/* rows of x scaled by s[c] (s may be NULL) with `pad` zeros on each side: [C, L + 2 pad] */
+static void scale_pad_rows(const float *x, const float *s, int C, int L, int pad, float *out) {
+    if (!s) {
+        mtl__pad_rows(x, C, L, pad, out);
+        return;
+    }
+    int Lp = L + 2 * pad;
+    for (int c = 0; c < C; c++) {
+        float *r = out + (size_t)c * Lp, sc = s[c];
+        const float *xr = x + (size_t)c * L;
+        for (int l = 0; l < pad; l++) r[l] = r[pad + L + l] = 0.0f;
+        for (int l = 0; l < L; l++) r[pad + l] = xr[l] * sc;
+    }
+}
+
+/* sum of x[l] g[l] in 16 lanes, added in order (vectorisable, fixed order) */
+static float row_dot(const float *restrict x, const float *restrict g, int L) {
+    float acc[16] = {0};
+    int l = 0;
+    for (; l + 16 <= L; l += 16)
+        for (int q = 0; q < 16; q++) acc[q] += x[l + q] * g[l + q];
+    float r = 0.0f;
+    for (; l < L; l++) r += x[l] * g[l];
+    for (int q = 0; q < 16; q++) r += acc[q];
+    return r;
+}
+
+static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
+    const int N = u->N, Cin = u->Cin, L = u->L, Cout = u->Cout, K = u->K, Lout = u->Lout;
+    const int pad2 = K - 1 - u->pad, ldd = Lout + 2 * pad2;
+    const float *s = u->s;
+    const bool need_g = u->dx || u->ds, need_w = u->dw || u->db;
+    if (!need_g && !need_w) return true;
+    size_t xs = (size_t)Cin * L, ws = (size_t)Cout * Cin * K, zs = (size_t)Cout * ldd, ps = ws + (size_t)Cout;
+    int nt = mtl_threads_for(2.0 * N * Cout * (double)Cin * K * Lout);
+    if (N < nt) nt = 1;
+    size_t one = zs + (s && need_w ? xs : 0); /* buffer floats per sample of a group */
+    int G = (int)(131072 / one), most = (N + nt - 1) / nt;
+    G = G < 1 ? 1 : G > most ? most : G;
+    size_t per = (size_t)G * one + ps + (s && need_g ? xs : 0);
+    float *buf = mtl__scratch(t, (size_t)nt * per * sizeof *buf), *wf = NULL;
+    if (!buf) return false;
+    if (need_g) { /* the gradient of the input convolves dz with wf[c][o][k] = w[o][c][K-1-k] */
+        if (!(wf = mtl__scratch(t, ws * sizeof *wf))) return false;
+        for (int o = 0; o < Cout; o++)
+            for (int c = 0; c < Cin; c++)
+                for (int k = 0; k < K; k++)
+                    wf[((size_t)c * Cout + o) * K + k] = u->w[((size_t)o * Cin + c) * K + K - 1 - k];
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        int tid = omp_get_thread_num(), np = omp_get_num_threads();
+        int n0 = (int)((int64_t)N * tid / np), n1 = (int)((int64_t)N * (tid + 1) / np);
+        float *dz = buf + tid * per, *xg = dz + (size_t)G * zs, *pw = xg + (s && need_w ? (size_t)G * xs : 0);
+        float *gb = pw + ps;
+        memset(pw, 0, ps * sizeof *pw);
+        for (size_t r = 0; r < (size_t)G * Cout && pad2 > 0; r++) { /* the zero padding of every row, once */
+            memset(dz + r * ldd, 0, (size_t)pad2 * sizeof *dz);
+            memset(dz + r * ldd + pad2 + Lout, 0, (size_t)pad2 * sizeof *dz);
+        }
+        for (int i0 = n0; i0 < n1; i0 += G) {
+            int g = n1 - i0 < G ? n1 - i0 : G;
+            for (int q = 0; q < g; q++) u->dz_rows(u->ctx, i0 + q, dz + q * zs + pad2, ldd);
+            if (need_w) { /* (with frozen weights their sums land in the partial and are dropped) */
+                const float *xi = u->x + i0 * xs;
+                if (s) {
+                    for (int q = 0; q < g; q++)
+                        scale_pad_rows(u->x + (i0 + q) * xs, s + (size_t)(i0 + q) * Cin, Cin, L, 0, xg + q * xs);
+                    xi = xg;
+                }
+                mtl__conv_fast_dw(xi, L, u->pad, dz + pad2, ldd, Lout, g, Cout, Cin, K, pw, pw + ws);
+            }
+            for (int q = 0; q < g && need_g; q++) {
+                int i = i0 + q;
+                if (!s) {
+                    mtl__conv_fast_fwd(dz + q * zs, ldd, wf, Cout, K, 0, Cin, NULL, !u->fresh, u->dx + i * xs, L, L);
+                    continue;
+                }
+                mtl__conv_fast_fwd(dz + q * zs, ldd, wf, Cout, K, 0, Cin, NULL, false, gb, L, L);
+                for (int c = 0; c < Cin; c++) {
+                    const float *gr = gb + (size_t)c * L, *xr = u->x + i * xs + (size_t)c * L;
+                    float sc = s[(size_t)i * Cin + c];
+                    if (u->ds) u->ds[(size_t)i * Cin + c] += row_dot(xr, gr, L);
+                    if (!u->dx) continue;
+                    float *dr = u->dx + i * xs + (size_t)c * L;
+                    if (u->fresh)
+                        for (int l = 0; l < L; l++) dr[l] = gr[l] * sc;
+                    else
+                        for (int l = 0; l < L; l++) dr[l] += gr[l] * sc;
+                }
+            }
+        }
+    }
+    /* the partials in thread order: deterministic for a given thread count */
+    for (size_t e = 0; e < ps && need_w; e++) {
+        float acc = 0.0f;
+        for (int p = 0; p < nt; p++) acc += buf[(size_t)p * per + (size_t)G * one + e];
+        if (e < ws) {
+            if (u->dw) u->dw[e] += acc;
+        } else if (u->db) {
+            u->db[e - ws] += acc;
+        }
+    }
+    return true;
+}
+
+typedef struct {
+    const float *z, *y, *dy, *coef;
+    const uint8_t *arg;
+    int Cout, Lout, Lp, pool;
+} dz_ctx;
+
+static void cbr_dz_rows(const void *ctx, int i, float *dz, int ldd) {
+    const dz_ctx *d = ctx;
+    size_t ys = (size_t)d->Cout * d->Lout;
+    for (int o = 0; o < d->Cout; o++) {
+        size_t at = i * ys + (size_t)o * d->Lout;
+        const float *k4 = d->coef + 4 * o;
+        mtl__bnr_dz(d->z + at, d->y + at, d->dy + at, d->Lout, k4[0], k4[1], k4[2], k4[3], dz + (size_t)o * ldd);
+    }
+}
+
+static void cbrp_dz_rows(const void *ctx, int i, float *dz, int ldd) {
+    const dz_ctx *d = ctx;
+    size_t zs = (size_t)d->Cout * d->Lout, ys = (size_t)d->Cout * d->Lp;
+    for (int o = 0; o < d->Cout; o++) {
+        const float *k4 = d->coef + 4 * o;
+        size_t at = i * ys + (size_t)o * d->Lp;
+        mtl__bnr_pool_dz(d->z + i * zs + (size_t)o * d->Lout, d->Lout, d->y + at, d->dy + at, d->arg + at, d->pool,
+                         k4[0], k4[1], k4[2], k4[3], dz + (size_t)o * ldd);
+    }
+}
+
 static void cbr_backward(mtl_tape *t, mtl_node *n) {
     mtl_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *gamma = n->in[3], *beta = n->in[4];
     const cbr_saved *sv = n->saved;
     const int N = x->shape[0], Cin = x->shape[1], L = x->shape[2], Cout = w->shape[0], K = w->shape[2];
-    const int pad = sv->pad, Lout = n->out->shape[2], pad2 = K - 1 - pad, ldd = Lout + 2 * pad2;
+    const int Lout = n->out->shape[2];
     const float *z = sv->z ? sv->z->data : NULL, *y = n->out->data, *dy = n->out->grad, *g = gamma ? gamma->data : NULL;
     const double *mean = sv->st->mean, *invstd = sv->st->invstd;
-    size_t xs = (size_t)Cin * L, ys = (size_t)Cout * Lout, ws = (size_t)Cout * Cin * K;
+    size_t xs = (size_t)Cin * L, ys = (size_t)Cout * Lout;
 
     bool fresh;
     float *dx = mtl__grad_fresh(t, x, &fresh), *dw = mtl__grad(t, w), *db = b ? mtl__grad(t, b) : NULL;
@@ -84,77 +237,18 @@ static void cbr_backward(mtl_tape *t, mtl_node *n) {
         coef[4 * c + 2] = sv->training ? (float)(-a * is * is * sdyx / cnt) : 0.0f;
         coef[4 * c + 3] = sv->training ? (float)(-a * sdy / cnt) : 0.0f;
     }
-    if (!dx && !dw && !db) {
-        mtl__scratch_release(t, mark);
-        return;
-    }
-
-    int nt = mtl_threads_for(2.0 * N * Cout * (double)Cin * K * Lout);
-    if (N < nt) nt = 1;
-    size_t ps = ws + (size_t)Cout, bs = (size_t)Cout * ldd;
-    float *wf = NULL, *part = NULL, *buf = mtl__scratch(t, (size_t)nt * bs * sizeof *buf);
-    if (!buf) return;
-    if (dx) { /* the input gradient convolves dz with wf[c][o][k] = w[o][c][K-1-k] */
-        if (!(wf = mtl__scratch(t, ws * sizeof *wf))) return;
-        for (int o = 0; o < Cout; o++)
-            for (int c = 0; c < Cin; c++)
-                for (int k = 0; k < K; k++)
-                    wf[((size_t)c * Cout + o) * K + k] = w->data[((size_t)o * Cin + c) * K + K - 1 - k];
-    }
-    if (dw || db) {
-        if (!(part = mtl__scratch(t, (size_t)nt * ps * sizeof *part))) return;
-        memset(part, 0, (size_t)nt * ps * sizeof *part);
-    }
-#pragma omp parallel num_threads(nt)
-    {
-        int tid = omp_get_thread_num(), np = omp_get_num_threads();
-        int n0 = (int)((int64_t)N * tid / np), n1 = (int)((int64_t)N * (tid + 1) / np);
-        float *dz = buf + tid * bs, *pw = part ? part + tid * ps : NULL;
-        for (int o = 0; o < Cout && pad2 > 0; o++) { /* the zero padding of every row, once */
-            memset(dz + (size_t)o * ldd, 0, (size_t)pad2 * sizeof *dz);
-            memset(dz + (size_t)o * ldd + pad2 + Lout, 0, (size_t)pad2 * sizeof *dz);
-        }
-        for (int i = n0; i < n1; i++) {
-            for (int o = 0; o < Cout; o++) {
-                size_t at = i * ys + (size_t)o * Lout;
-                const float *k4 = coef + 4 * o;
-                mtl__bnr_dz(z + at, y + at, dy + at, Lout, k4[0], k4[1], k4[2], k4[3], dz + (size_t)o * ldd + pad2);
-            }
-            if (pw) /* (with frozen weights their sums land in the partial and are dropped) */
-                mtl__conv_fast_dw(x->data + i * xs, L, pad, dz + pad2, ldd, Lout, 1, Cout, Cin, K, pw,
-                                  db ? pw + ws : NULL);
-            if (dx) mtl__conv_fast_fwd(dz, ldd, wf, Cout, K, 0, Cin, NULL, !fresh, dx + i * xs, L, L);
-        }
-    }
-    if (part)
-        for (size_t e = 0; e < ps; e++) {
-            float s = 0.0f;
-            for (int p = 0; p < nt; p++) s += part[(size_t)p * ps + e];
-            if (e < ws) {
-                if (dw) dw[e] += s;
-            } else if (db) {
-                db[e - ws] += s;
-            }
-        }
+    dz_ctx dc = {z, y, dy, coef, NULL, Cout, Lout, Lout, 1};
+    unit_bwd u = {x->data, NULL, w->data, N, Cin, L, Cout, K, sv->pad, Lout, cbr_dz_rows, &dc, dx, NULL, dw, db, fresh};
+    unit_backward(t, &u);
     mtl__scratch_release(t, mark);
-}
-
-/* w'[o][c][k] = w[o][c][k] s[c]: a convolution of x scaled per channel is one of x with w' */
-static const float *scale_weights(const float *w, const float *s, int Cout, int Cin, int K, float *out) {
-    for (int o = 0; o < Cout; o++)
-        for (int c = 0; c < Cin; c++)
-            for (int k = 0; k < K; k++) {
-                size_t at = ((size_t)o * Cin + c) * K + k;
-                out[at] = w[at] * s[c];
-            }
-    return out;
 }
 
 /* Training forward of the fast path: the convolution sample by sample and, while a
  * sample's output is still in cache, its batchnorm lane sums; the sums are then added in
  * sample order exactly as batchnorm's own statistics pass would (same shift: the
  * channel's first value), so the statistics are the same bits. Returns z, fills
- * stats = mean [Cout] then biased variance [Cout]; NULL on failure (out of memory). */
+ * stats = mean [Cout] then biased variance [Cout]; NULL on failure (out of memory).
+ * s: NULL, or [N, Cin] scales of the input channels (x s built per sample, never stored). */
 static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const float *s, const mtl_tensor *w,
                                    const mtl_tensor *b, int pad, double *stats, bool transient) {
     const int N = x->shape[0], Cin = x->shape[1], L = x->shape[2], Cout = w->shape[0], K = w->shape[2];
@@ -166,13 +260,11 @@ static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const float
                               : mtl__new(t, MTL_SHAPE(N, Cout, Lout));
     int nt = mtl_threads_for(2.0 * N * Cout * (double)Cin * K * Lout);
     if (N < nt) nt = 1;
-    float *buf = pad ? mtl__alloc(t, (size_t)nt * ps * sizeof *buf) : NULL;
+    float *buf = pad || s ? mtl__alloc(t, (size_t)nt * ps * sizeof *buf) : NULL;
     size_t mark = mtl__scratch_mark(t);
     double *lanes = mtl__scratch(t, (size_t)N * Cout * 32 * sizeof *lanes);
     double *shift = mtl__scratch(t, Cout * sizeof *shift);
-    size_t ws = (size_t)Cout * Cin * K;
-    float *wsc = s ? mtl__scratch(t, (size_t)nt * ws * sizeof *wsc) : NULL; /* per thread: w scaled for a sample */
-    if (!z || (pad && !buf) || !lanes || !shift || (s && !wsc)) return NULL;
+    if (!z || ((pad || s) && !buf) || !lanes || !shift) return NULL;
     const float *bd = b ? b->data : NULL;
 #pragma omp parallel num_threads(nt)
     {
@@ -182,11 +274,12 @@ static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const float
 #pragma omp for schedule(static)
             for (int i = pass; i < (pass ? N : 1); i++) {
                 const float *xp = x->data + i * xs;
-                if (pad) mtl__pad_rows(xp, Cin, L, pad, buf + tid * ps), xp = buf + tid * ps;
+                if (pad || s) {
+                    scale_pad_rows(xp, s ? s + (size_t)i * Cin : NULL, Cin, L, pad, buf + tid * ps);
+                    xp = buf + tid * ps;
+                }
                 float *zi = z->data + i * ys;
-                const float *wi = s ? scale_weights(w->data, s + (size_t)i * Cin, Cout, Cin, K, wsc + tid * ws)
-                                    : w->data;
-                mtl__conv_fast_fwd(xp, ldx, wi, Cin, K, 0, Cout, bd, false, zi, Lout, Lout);
+                mtl__conv_fast_fwd(xp, ldx, w->data, Cin, K, 0, Cout, bd, false, zi, Lout, Lout);
                 if (i == 0)
                     for (int o = 0; o < Cout; o++) shift[o] = zi[(size_t)o * Lout];
                 for (int o = 0; o < Cout; o++)
@@ -321,10 +414,9 @@ static void cbrp_backward(mtl_tape *t, mtl_node *n) {
     const cbrp_saved *sv = n->saved;
     const int N = x->shape[0], Cin = x->shape[1], L = x->shape[2], Cout = w->shape[0], K = w->shape[2];
     const int pad = sv->pad, pool = sv->pool, Lout = sv->z->shape[2], Lp = n->out->shape[2];
-    const int pad2 = K - 1 - pad, ldd = Lout + 2 * pad2;
     const float *z = sv->z->data, *y = n->out->data, *dy = n->out->grad, *g = gamma ? gamma->data : NULL;
     const float *s = sc ? sc->data : NULL;
-    size_t xs = (size_t)Cin * L, zs = (size_t)Cout * Lout, ys = (size_t)Cout * Lp, ws = (size_t)Cout * Cin * K;
+    size_t ys = (size_t)Cout * Lp;
 
     bool fresh;
     float *dx = mtl__grad_fresh(t, x, &fresh), *ds = sc ? mtl__grad(t, sc) : NULL, *dw = mtl__grad(t, w);
@@ -353,87 +445,9 @@ static void cbrp_backward(mtl_tape *t, mtl_node *n) {
         coef[4 * c + 2] = (float)(-a * is * is * sdyx / cnt);
         coef[4 * c + 3] = (float)(-a * sdy / cnt);
     }
-    if (!dx && !dw && !db && !ds) {
-        mtl__scratch_release(t, mark);
-        return;
-    }
-    int nt = mtl_threads_for(2.0 * N * Cout * (double)Cin * K * Lout);
-    if (N < nt) nt = 1;
-    /* per thread: the padded dz of a sample, a dw + db partial, and with a scale the
-     * sample's own dw and its flipped scaled weights */
-    size_t bs = (size_t)Cout * ldd, ps = ws + (size_t)Cout, per = bs + ps + (s ? 2 * ws : 0);
-    float *buf = mtl__scratch(t, (size_t)nt * per * sizeof *buf), *wf = NULL;
-    if (!buf) return;
-    if (dx && !s) { /* the input gradient convolves dz with wf[c][o][k] = w[o][c][K-1-k] */
-        if (!(wf = mtl__scratch(t, ws * sizeof *wf))) return;
-        for (int o = 0; o < Cout; o++)
-            for (int c = 0; c < Cin; c++)
-                for (int k = 0; k < K; k++)
-                    wf[((size_t)c * Cout + o) * K + k] = w->data[((size_t)o * Cin + c) * K + K - 1 - k];
-    }
-#pragma omp parallel num_threads(nt)
-    {
-        int tid = omp_get_thread_num(), np = omp_get_num_threads();
-        int n0 = (int)((int64_t)N * tid / np), n1 = (int)((int64_t)N * (tid + 1) / np);
-        float *dz = buf + tid * per, *pw = dz + bs, *dwn = pw + ps, *wfn = dwn + ws;
-        memset(pw, 0, ps * sizeof *pw);
-        for (int o = 0; o < Cout && pad2 > 0; o++) { /* the zero padding of every row, once */
-            memset(dz + (size_t)o * ldd, 0, (size_t)pad2 * sizeof *dz);
-            memset(dz + (size_t)o * ldd + pad2 + Lout, 0, (size_t)pad2 * sizeof *dz);
-        }
-        for (int i = n0; i < n1; i++) {
-            for (int o = 0; o < Cout; o++) {
-                const float *k4 = coef + 4 * o;
-                size_t at = i * ys + (size_t)o * Lp;
-                mtl__bnr_pool_dz(z + i * zs + (size_t)o * Lout, Lout, y + at, dy + at, sv->arg + at, pool, k4[0],
-                                 k4[1], k4[2], k4[3], dz + (size_t)o * ldd + pad2);
-            }
-            const float *xi = x->data + i * xs;
-            if (!s) {
-                mtl__conv_fast_dw(xi, L, pad, dz + pad2, ldd, Lout, 1, Cout, Cin, K, pw, pw + ws);
-                if (dx) mtl__conv_fast_fwd(dz, ldd, wf, Cout, K, 0, Cin, NULL, !fresh, dx + i * xs, L, L);
-                continue;
-            }
-            /* with the scale: this sample's dW_i = dz x_i^T, then dw += dW_i s_i (per input
-             * channel) and ds[i][c] = sum_{o,k} w[o][c][k] dW_i[o][c][k] */
-            const float *si = s + (size_t)i * Cin;
-            memset(dwn, 0, ws * sizeof *dwn);
-            mtl__conv_fast_dw(xi, L, pad, dz + pad2, ldd, Lout, 1, Cout, Cin, K, dwn, pw + ws);
-            for (int o = 0; o < Cout; o++)
-                for (int c = 0; c < Cin; c++)
-                    for (int k = 0; k < K; k++) {
-                        size_t at = ((size_t)o * Cin + c) * K + k;
-                        pw[at] += dwn[at] * si[c];
-                    }
-            if (ds)
-                for (int c = 0; c < Cin; c++) {
-                    float acc = 0.0f;
-                    for (int o = 0; o < Cout; o++)
-                        for (int k = 0; k < K; k++) {
-                            size_t at = ((size_t)o * Cin + c) * K + k;
-                            acc += w->data[at] * dwn[at];
-                        }
-                    ds[(size_t)i * Cin + c] += acc;
-                }
-            if (dx) {
-                for (int o = 0; o < Cout; o++)
-                    for (int c = 0; c < Cin; c++)
-                        for (int k = 0; k < K; k++)
-                            wfn[((size_t)c * Cout + o) * K + k] = w->data[((size_t)o * Cin + c) * K + K - 1 - k] * si[c];
-                mtl__conv_fast_fwd(dz, ldd, wfn, Cout, K, 0, Cin, NULL, !fresh, dx + i * xs, L, L);
-            }
-        }
-    }
-    /* the partials in thread order: deterministic for a given thread count */
-    for (size_t e = 0; e < ps; e++) {
-        float acc = 0.0f;
-        for (int p = 0; p < nt; p++) acc += buf[(size_t)p * per + bs + e];
-        if (e < ws) {
-            if (dw) dw[e] += acc;
-        } else if (db) {
-            db[e - ws] += acc;
-        }
-    }
+    dz_ctx dc = {z, y, dy, coef, sv->arg, Cout, Lout, Lp, pool};
+    unit_bwd u = {x->data, s, w->data, N, Cin, L, Cout, K, pad, Lout, cbrp_dz_rows, &dc, dx, ds, dw, db, fresh};
+    unit_backward(t, &u);
     mtl__scratch_release(t, mark);
 }
 
