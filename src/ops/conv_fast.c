@@ -304,15 +304,21 @@ void mtl__conv_fast_dw(const float *x, int L, int pad, const float *dy, int ldy,
 /* ---- batchnorm + relu backward pieces (fused.c) -------------------------------- */
 
 #if HAVE_AVX512_KERNELS
-TGT static void bnr_sums_avx512(const float *z, const float *a, const float *da, int L, double m, double *sdy,
-                                double *sdyx) {
+/* relu(batchnorm) > 0, recomputed from z in batchnorm's float operations ((z - m) sc + sh, no
+ * fused multiply-add, as norm.c's normalise): the backward needs no read of the output y */
+INL __mmask16 bnr_on(__m512 zv, __m512 mv, __m512 scv, __m512 shv) {
+    __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(zv, mv), scv), shv);
+    return _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+}
+
+TGT static void bnr_sums_avx512(const float *z, const float *da, int L, double m, float mf, float sc, float sh,
+                                double *sdy, double *sdyx) {
     __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0, mv = _mm512_set1_pd(m);
-    const __m512 zero = _mm512_setzero_ps();
+    const __m512 mfv = _mm512_set1_ps(mf), scv = _mm512_set1_ps(sc), shv = _mm512_set1_ps(sh);
     for (int l = 0; l < L; l += 16) {
         __mmask16 t = tail_mask(L - l);
-        __m512 av = _mm512_maskz_loadu_ps(t, a + l), dv = _mm512_maskz_loadu_ps(t, da + l);
-        __m512 zv = _mm512_maskz_loadu_ps(t, z + l);
-        __m512 d = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(av, zero, _CMP_GT_OQ), dv);
+        __m512 dv = _mm512_maskz_loadu_ps(t, da + l), zv = _mm512_maskz_loadu_ps(t, z + l);
+        __m512 d = _mm512_maskz_mov_ps(bnr_on(zv, mfv, scv, shv) & t, dv);
         __m512d d0 = _mm512_cvtps_pd(_mm512_castps512_ps256(d));
         __m512d d1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
         __m256 zh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(zv), 1));
@@ -325,15 +331,14 @@ TGT static void bnr_sums_avx512(const float *z, const float *a, const float *da,
     *sdyx += _mm512_reduce_add_pd(_mm512_add_pd(q0, q1));
 }
 
-TGT static void bnr_dz_avx512(const float *z, const float *a, const float *da, int L, float m, float ka, float kb,
+TGT static void bnr_dz_avx512(const float *z, const float *da, int L, float m, float sc, float sh, float ka, float kb,
                               float kc, float *dz) {
-    const __m512 zero = _mm512_setzero_ps(), mv = _mm512_set1_ps(m), kav = _mm512_set1_ps(ka);
+    const __m512 mv = _mm512_set1_ps(m), kav = _mm512_set1_ps(ka), scv = _mm512_set1_ps(sc), shv = _mm512_set1_ps(sh);
     const __m512 kbv = _mm512_set1_ps(kb), kcv = _mm512_set1_ps(kc);
     for (int l = 0; l < L; l += 16) {
         __mmask16 t = tail_mask(L - l);
-        __m512 av = _mm512_maskz_loadu_ps(t, a + l), dv = _mm512_maskz_loadu_ps(t, da + l);
-        __m512 zv = _mm512_maskz_loadu_ps(t, z + l);
-        __m512 d = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(av, zero, _CMP_GT_OQ), dv);
+        __m512 dv = _mm512_maskz_loadu_ps(t, da + l), zv = _mm512_maskz_loadu_ps(t, z + l);
+        __m512 d = _mm512_maskz_mov_ps(bnr_on(zv, mv, scv, shv), dv);
         /* same operations and order as batchnorm's dx: ka d + kb (z - m) + kc */
         __m512 r = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(kav, d), _mm512_mul_ps(kbv, _mm512_sub_ps(zv, mv))), kcv);
         _mm512_mask_storeu_ps(dz + l, t, r);
@@ -407,20 +412,21 @@ bool mtl__bn_run_dsums(const float *dy, const float *x, int L, double m, double 
 #endif
 }
 
-void mtl__bnr_sums(const float *z, const float *a, const float *da, int L, double m, double *sdy, double *sdyx) {
+void mtl__bnr_sums(const float *z, const float *da, int L, double m, float mf, float sc, float sh, double *sdy,
+                   double *sdyx) {
 #if HAVE_AVX512_KERNELS
-    bnr_sums_avx512(z, a, da, L, m, sdy, sdyx);
+    bnr_sums_avx512(z, da, L, m, mf, sc, sh, sdy, sdyx);
 #else
-    (void)z, (void)a, (void)da, (void)L, (void)m, (void)sdy, (void)sdyx;
+    (void)z, (void)da, (void)L, (void)m, (void)mf, (void)sc, (void)sh, (void)sdy, (void)sdyx;
 #endif
 }
 
-void mtl__bnr_dz(const float *z, const float *a, const float *da, int L, float m, float ka, float kb, float kc,
+void mtl__bnr_dz(const float *z, const float *da, int L, float m, float sc, float sh, float ka, float kb, float kc,
                  float *dz) {
 #if HAVE_AVX512_KERNELS
-    bnr_dz_avx512(z, a, da, L, m, ka, kb, kc, dz);
+    bnr_dz_avx512(z, da, L, m, sc, sh, ka, kb, kc, dz);
 #else
-    (void)z, (void)a, (void)da, (void)L, (void)m, (void)ka, (void)kb, (void)kc, (void)dz;
+    (void)z, (void)da, (void)L, (void)m, (void)sc, (void)sh, (void)ka, (void)kb, (void)kc, (void)dz;
 #endif
 }
 

@@ -31,10 +31,13 @@ void mtl__conv_fast_fwd_relu(const float *xp, int ldx, const float *w, int Cin, 
 void mtl__conv_fast_dw(const float *x, int L, int pad, const float *dy, int ldy, int Lout, int N, int Cout, int Cin,
                        int K, float *dw, float *db);
 
-/* Batchnorm + relu backward over one run of L floats of a channel: with d = (a > 0 ? da : 0),
+/* Batchnorm + relu backward over one run of L floats of a channel, with d = da where the relu's
+ * output is positive, i.e. where (z - mf) sc + sh > 0 in float (batchnorm's normalise, no fused
+ * multiply-add: the same bits as its output y, which is not read):
  * sums: sdy += sum d, sdyx += sum d (z - m) (in double); dz: dz = ka d + kb (z - m) + kc. */
-void mtl__bnr_sums(const float *z, const float *a, const float *da, int L, double m, double *sdy, double *sdyx);
-void mtl__bnr_dz(const float *z, const float *a, const float *da, int L, float m, float ka, float kb, float kc,
+void mtl__bnr_sums(const float *z, const float *da, int L, double m, float mf, float sc, float sh, double *sdy,
+                   double *sdyx);
+void mtl__bnr_dz(const float *z, const float *da, int L, float m, float sc, float sh, float ka, float kb, float kc,
                  float *dz);
 /* norm.c's run_sums and run_dsums (wide batchnorm statistics and gradient sums) with
  * AVX-512, bit-identical; false (nothing done) where the CPU lacks it. */

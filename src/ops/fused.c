@@ -164,6 +164,10 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
     return true;
 }
 
+/* per channel: m, ka, kb, kc of batchnorm's dz = ka d + kb (z - m) + kc, then the normalise's
+ * scale and shift (the relu's mask is recomputed from z) */
+#define NCOEF 6
+
 typedef struct {
     const float *z, *y, *dy, *coef;
     const uint8_t *arg;
@@ -175,8 +179,8 @@ static void cbr_dz_rows(const void *ctx, int i, float *dz, int ldd) {
     size_t ys = (size_t)d->Cout * d->Lout;
     for (int o = 0; o < d->Cout; o++) {
         size_t at = i * ys + (size_t)o * d->Lout;
-        const float *k4 = d->coef + 4 * o;
-        mtl__bnr_dz(d->z + at, d->y + at, d->dy + at, d->Lout, k4[0], k4[1], k4[2], k4[3], dz + (size_t)o * ldd);
+        const float *k = d->coef + NCOEF * o;
+        mtl__bnr_dz(d->z + at, d->dy + at, d->Lout, k[0], k[4], k[5], k[1], k[2], k[3], dz + (size_t)o * ldd);
     }
 }
 
@@ -184,10 +188,10 @@ static void cbrp_dz_rows(const void *ctx, int i, float *dz, int ldd) {
     const dz_ctx *d = ctx;
     size_t zs = (size_t)d->Cout * d->Lout, ys = (size_t)d->Cout * d->Lp;
     for (int o = 0; o < d->Cout; o++) {
-        const float *k4 = d->coef + 4 * o;
+        const float *k = d->coef + NCOEF * o;
         size_t at = i * ys + (size_t)o * d->Lp;
         mtl__bnr_pool_dz(d->z + i * zs + (size_t)o * d->Lout, d->Lout, d->y + at, d->dy + at, d->arg + at, d->pool,
-                         k4[0], k4[1], k4[2], k4[3], dz + (size_t)o * ldd);
+                         k[0], k[1], k[2], k[3], dz + (size_t)o * ldd);
     }
 }
 
@@ -218,24 +222,24 @@ static void cbr_backward(mtl_tape *t, mtl_node *n) {
         for (int i = 0; i < N; i++) mtl__conv_fast_fwd(x->data + i * xs, L, w->data, Cin, 1, 0, Cout, bd, false, zr + i * ys, Lout, Lout);
         z = zr;
     }
-    /* per channel: m, ka, kb, kc of batchnorm's dz = ka d + kb (z - m) + kc */
-    float *coef = mtl__scratch(t, (size_t)4 * Cout * sizeof *coef);
+    float *coef = mtl__scratch(t, (size_t)NCOEF * Cout * sizeof *coef);
     if (!coef) return;
     double cnt = (double)N * Lout;
+    const float *bt = beta ? beta->data : NULL;
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for(3.0 * N * ys))
     for (int c = 0; c < Cout; c++) {
-        double sdy = 0.0, sdyx = 0.0;
+        double sdy = 0.0, sdyx = 0.0, is = invstd[c], a = is * (g ? g[c] : 1.0f);
+        float *k = coef + NCOEF * c;
+        k[0] = (float)mean[c], k[4] = (float)a, k[5] = bt ? bt[c] : 0.0f; /* normalise's m, scale, shift */
         for (int i = 0; i < N; i++) {
             size_t at = i * ys + (size_t)c * Lout;
-            mtl__bnr_sums(z + at, y + at, dy + at, Lout, mean[c], &sdy, &sdyx);
+            mtl__bnr_sums(z + at, dy + at, Lout, mean[c], k[0], k[4], k[5], &sdy, &sdyx);
         }
         if (dg) dg[c] += (float)(sdyx * invstd[c]);
         if (dbeta) dbeta[c] += (float)sdy;
-        double is = invstd[c], a = is * (g ? g[c] : 1.0f);
-        coef[4 * c] = (float)mean[c];
-        coef[4 * c + 1] = (float)a;
-        coef[4 * c + 2] = sv->training ? (float)(-a * is * is * sdyx / cnt) : 0.0f;
-        coef[4 * c + 3] = sv->training ? (float)(-a * sdy / cnt) : 0.0f;
+        k[1] = (float)a;
+        k[2] = sv->training ? (float)(-a * is * is * sdyx / cnt) : 0.0f;
+        k[3] = sv->training ? (float)(-a * sdy / cnt) : 0.0f;
     }
     dz_ctx dc = {z, y, dy, coef, NULL, Cout, Lout, Lout, 1};
     unit_bwd u = {x->data, NULL, w->data, N, Cin, L, Cout, K, sv->pad, Lout, cbr_dz_rows, &dc, dx, NULL, dw, db, fresh};
@@ -427,23 +431,24 @@ static void cbrp_backward(mtl_tape *t, mtl_node *n) {
         fresh = false;
     }
     size_t mark = mtl__scratch_mark(t);
-    float *coef = mtl__scratch(t, (size_t)4 * Cout * sizeof *coef);
+    float *coef = mtl__scratch(t, (size_t)NCOEF * Cout * sizeof *coef);
     if (!coef) return;
     double cnt = (double)N * Lout;
+    const float *bt = beta ? beta->data : NULL;
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for(3.0 * N * ys))
     for (int c = 0; c < Cout; c++) {
-        double sdy = 0.0, sdyx = 0.0;
-        for (int i = 0; i < N; i++) {
+        double sdy = 0.0, sdyx = 0.0, is = sv->invstd[c], a = is * (g ? g[c] : 1.0f);
+        float *k = coef + NCOEF * c;
+        k[0] = (float)sv->mean[c], k[4] = (float)a, k[5] = bt ? bt[c] : 0.0f;
+        for (int i = 0; i < N; i++) { /* the window maxima: zp, where the unit's output is relu of zp */
             size_t at = i * ys + (size_t)c * Lp;
-            mtl__bnr_sums(sv->zp + at, y + at, dy + at, Lp, sv->mean[c], &sdy, &sdyx);
+            mtl__bnr_sums(sv->zp + at, dy + at, Lp, sv->mean[c], k[0], k[4], k[5], &sdy, &sdyx);
         }
-        if (dg) dg[c] += (float)(sdyx * sv->invstd[c]);
+        if (dg) dg[c] += (float)(sdyx * is);
         if (dbeta) dbeta[c] += (float)sdy;
-        double is = sv->invstd[c], a = is * (g ? g[c] : 1.0f);
-        coef[4 * c] = (float)sv->mean[c];
-        coef[4 * c + 1] = (float)a;
-        coef[4 * c + 2] = (float)(-a * is * is * sdyx / cnt);
-        coef[4 * c + 3] = (float)(-a * sdy / cnt);
+        k[1] = (float)a;
+        k[2] = (float)(-a * is * is * sdyx / cnt);
+        k[3] = (float)(-a * sdy / cnt);
     }
     dz_ctx dc = {z, y, dy, coef, sv->arg, Cout, Lout, Lp, pool};
     unit_bwd u = {x->data, s, w->data, N, Cin, L, Cout, K, pad, Lout, cbrp_dz_rows, &dc, dx, ds, dw, db, fresh};

@@ -103,7 +103,12 @@ static void bn_stats(const float *x, int N, int C, int L, int c0, int cb, double
     }
 }
 
-/* y = (x - mean) * scale + shift for channels [c0, c0+cb), scale = gamma * invstd */
+/* y = (x - mean) * scale + shift for channels [c0, c0+cb), scale = gamma * invstd. Never a fused
+ * multiply-add: the fused units' backward recomputes the relu's mask from x with the same two
+ * roundings (gcc does not contract in ISO C mode; clang is told here) */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
 /* one run: o = (r - m) sc + sh, then relu (NaN passes, as mtl_relu) */
 static void norm_run(const float *restrict r, float *restrict o, int L, float m, float sc, float sh, bool relu) {
     if (relu)
