@@ -161,6 +161,7 @@ typedef struct {
     size_t xs, ys;       /* sample strides */
     int ns;              /* samples in the group */
     int L, Lout, ldy, pad, Cin;
+    int ldx;             /* row stride of x: L, or L + 2 pad when x is zero-padded (then pad is 0 here) */
 } dw_args;
 
 /* one step of 16 output positions at j; edge: mask the loads outside [0, L) / [0, Lout) */
@@ -176,7 +177,7 @@ INL void dw_step(const float *xb, const float *db, const dw_args *a, int k0, int
     for (int q = 0; q < cb; q++)
         for (int kk = 0; kk < KB; kk++) {
             int p = j + k0 + kk - a->pad; /* input position of lane 0 */
-            const float *xr = xb + (size_t)q * a->L + p;
+            const float *xr = xb + (size_t)q * a->ldx + p;
             __m512 xv;
             if (edge) {
                 int lo = p < 0 ? -p : 0, hi = a->L - p < 16 ? a->L - p : 16;
@@ -190,7 +191,7 @@ INL void dw_step(const float *xb, const float *db, const dw_args *a, int k0, int
 }
 
 /* rows [o, o+ob) x channels [c, c+cb) x taps [k0, k0+KB) over the group's samples; K, k0,
- * KB, ob, cb, with_b are constants after inlining (at most 24 accumulators: no spills).
+ * KB, ob, cb, with_b are constants after inlining (at most 28 accumulators: with the 4 dy rows they fit the 32 registers).
  * with_b: also the bias gradient (sum of the dy rows). */
 INL void dw_block(const dw_args *a, int K, int k0, int KB, int ob, int cb, bool with_b, float *dw, float *dbias, int o,
                   int c) {
@@ -203,7 +204,7 @@ INL void dw_block(const dw_args *a, int K, int k0, int KB, int ob, int cb, bool 
     int j_lo = (a->pad + 15) / 16 * 16, j_hi = a->L - (K - 1 - a->pad) - 16, jmax = a->Lout - 16;
     if (jmax < j_hi) j_hi = jmax;
     for (int n = 0; n < a->ns; n++) {
-        const float *xb = a->x + n * a->xs + (size_t)c * a->L, *db = a->dy + n * a->ys + (size_t)o * a->ldy;
+        const float *xb = a->x + n * a->xs + (size_t)c * a->ldx, *db = a->dy + n * a->ys + (size_t)o * a->ldy;
         int j = 0;
         for (; j < a->Lout && j < j_lo; j += 16) dw_step(xb, db, a, k0, KB, ob, cb, j, true, with_b, acc, bacc);
         for (; j <= j_hi; j += 16) dw_step(xb, db, a, k0, KB, ob, cb, j, false, with_b, acc, bacc);
@@ -251,7 +252,7 @@ DW_FN(3, 2, 3)
 DW_FN(4, 1, 4)
 DW_FN(5, 1, 5)
 DW_FN(6, 1, 3)
-DW_FN(7, 1, 4)
+DW_FN(7, 1, 7)
 
 #endif /* HAVE_AVX512_KERNELS */
 
@@ -275,15 +276,15 @@ void mtl__conv_fast_fwd_relu(const float *xp, int ldx, const float *w, int Cin, 
 #endif
 }
 
-void mtl__conv_fast_dw(const float *x, int L, int pad, const float *dy, int ldy, int Lout, int N, int Cout, int Cin,
-                       int K, float *dw, float *db) {
+static void conv_fast_dw(const float *x, int L, int ldx, int pad, const float *dy, int ldy, int Lout, int N, int Cout,
+                         int Cin, int K, float *dw, float *db) {
 #if HAVE_AVX512_KERNELS
-    size_t xs = (size_t)Cin * L, ys = (size_t)Cout * ldy;
+    size_t xs = (size_t)Cin * ldx, ys = (size_t)Cout * ldy;
     /* samples per group: the group's rows of x and dy stay within about 512 KB (L2) */
     int group = (int)(131072 / (xs + ys));
     if (group < 1) group = 1;
     for (int n0 = 0; n0 < N; n0 += group) {
-        dw_args a = {x + n0 * xs, dy + n0 * ys, xs, ys, N - n0 < group ? N - n0 : group, L, Lout, ldy, pad, Cin};
+        dw_args a = {x + n0 * xs, dy + n0 * ys, xs, ys, N - n0 < group ? N - n0 : group, L, Lout, ldy, pad, Cin, ldx};
         switch (K) {
         case 1: dw_k1(&a, Cout, dw, db); break;
         case 2: dw_k2(&a, Cout, dw, db); break;
@@ -296,9 +297,20 @@ void mtl__conv_fast_dw(const float *x, int L, int pad, const float *dy, int ldy,
         }
     }
 #else
-    (void)x, (void)L, (void)pad, (void)dy, (void)ldy, (void)Lout, (void)N, (void)Cout, (void)Cin, (void)K, (void)dw;
-    (void)db;
+    (void)x, (void)L, (void)ldx, (void)pad, (void)dy, (void)ldy, (void)Lout, (void)N, (void)Cout, (void)Cin, (void)K;
+    (void)dw, (void)db;
 #endif
+}
+
+void mtl__conv_fast_dw(const float *x, int L, int pad, const float *dy, int ldy, int Lout, int N, int Cout, int Cin,
+                       int K, float *dw, float *db) {
+    conv_fast_dw(x, L, L, pad, dy, ldy, Lout, N, Cout, Cin, K, dw, db);
+}
+
+void mtl__conv_fast_dw_padded(const float *xp, int ldx, const float *dy, int ldy, int Lout, int N, int Cout, int Cin,
+                              int K, float *dw, float *db) {
+    /* the padded rows are an input of length ldx without padding: no step needs a mask but the tail */
+    conv_fast_dw(xp, ldx, ldx, 0, dy, ldy, Lout, N, Cout, Cin, K, dw, db);
 }
 
 /* ---- batchnorm + relu backward pieces (fused.c) -------------------------------- */

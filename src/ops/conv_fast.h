@@ -31,6 +31,11 @@ void mtl__conv_fast_fwd_relu(const float *xp, int ldx, const float *w, int Cin, 
 void mtl__conv_fast_dw(const float *x, int L, int pad, const float *dy, int ldy, int Lout, int N, int Cout, int Cin,
                        int K, float *dw, float *db);
 
+/* The same with x given as zero-padded rows (xp: N blocks of Cin rows of stride ldx = Lout + K - 1,
+ * output j and tap k reading xp[c*ldx + j + k]): no masked steps but the last. */
+void mtl__conv_fast_dw_padded(const float *xp, int ldx, const float *dy, int ldy, int Lout, int N, int Cout, int Cin,
+                              int K, float *dw, float *db);
+
 /* Batchnorm + relu backward over one run of L floats of a channel, with d = da where the relu's
  * output is positive, i.e. where (z - mf) sc + sh > 0 in float (batchnorm's normalise, no fused
  * multiply-add: the same bits as its output y, which is not read):

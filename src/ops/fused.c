@@ -94,7 +94,10 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
     size_t xs = (size_t)Cin * L, ws = (size_t)Cout * Cin * K, zs = (size_t)Cout * ldd, ps = ws + (size_t)Cout;
     int nt = mtl_threads_for(2.0 * N * Cout * (double)Cin * K * Lout);
     if (N < nt) nt = 1;
-    size_t one = zs + (s && need_w ? xs : 0); /* buffer floats per sample of a group */
+    /* the weight gradient reads x (x s) from zero-padded rows: no masked steps at the edges */
+    const int ldx = L + 2 * u->pad;
+    const bool copy_x = need_w && (s || u->pad);
+    size_t pxs = (size_t)Cin * ldx, one = zs + (copy_x ? pxs : 0); /* buffer floats per sample of a group */
     int G = (int)(131072 / one), most = (N + nt - 1) / nt;
     G = G < 1 ? 1 : G > most ? most : G;
     size_t per = (size_t)G * one + ps + (s && need_g ? xs : 0);
@@ -111,7 +114,7 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
     {
         int tid = omp_get_thread_num(), np = omp_get_num_threads();
         int n0 = (int)((int64_t)N * tid / np), n1 = (int)((int64_t)N * (tid + 1) / np);
-        float *dz = buf + tid * per, *xg = dz + (size_t)G * zs, *pw = xg + (s && need_w ? (size_t)G * xs : 0);
+        float *dz = buf + tid * per, *xg = dz + (size_t)G * zs, *pw = xg + (copy_x ? (size_t)G * pxs : 0);
         float *gb = pw + ps;
         memset(pw, 0, ps * sizeof *pw);
         for (size_t r = 0; r < (size_t)G * Cout && pad2 > 0; r++) { /* the zero padding of every row, once */
@@ -121,14 +124,13 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
         for (int i0 = n0; i0 < n1; i0 += G) {
             int g = n1 - i0 < G ? n1 - i0 : G;
             for (int q = 0; q < g; q++) u->dz_rows(u->ctx, i0 + q, dz + q * zs + pad2, ldd);
-            if (need_w) { /* (with frozen weights their sums land in the partial and are dropped) */
-                const float *xi = u->x + i0 * xs;
-                if (s) {
-                    for (int q = 0; q < g; q++)
-                        scale_pad_rows(u->x + (i0 + q) * xs, s + (size_t)(i0 + q) * Cin, Cin, L, 0, xg + q * xs);
-                    xi = xg;
-                }
-                mtl__conv_fast_dw(xi, L, u->pad, dz + pad2, ldd, Lout, g, Cout, Cin, K, pw, pw + ws);
+            if (need_w && copy_x) { /* (with frozen weights their sums land in the partial and are dropped) */
+                for (int q = 0; q < g; q++)
+                    scale_pad_rows(u->x + (i0 + q) * xs, s ? s + (size_t)(i0 + q) * Cin : NULL, Cin, L, u->pad,
+                                   xg + q * pxs);
+                mtl__conv_fast_dw_padded(xg, ldx, dz + pad2, ldd, Lout, g, Cout, Cin, K, pw, pw + ws);
+            } else if (need_w) {
+                mtl__conv_fast_dw(u->x + i0 * xs, L, u->pad, dz + pad2, ldd, Lout, g, Cout, Cin, K, pw, pw + ws);
             }
             for (int q = 0; q < g && need_g; q++) {
                 int i = i0 + q;
