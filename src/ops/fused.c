@@ -58,8 +58,14 @@ typedef struct {
     bool fresh;               /* dx is new: store instead of adding */
 } unit_bwd;
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define AVX512_CLONE __attribute__((target_clones("avx512f", "default"))) /* chosen when the library loads */
+#else
+#define AVX512_CLONE
+#endif
+
 /* rows of x scaled by s[c] (s may be NULL) with `pad` zeros on each side: [C, L + 2 pad] */
-static void scale_pad_rows(const float *x, const float *s, int C, int L, int pad, float *out) {
+AVX512_CLONE static void scale_pad_rows(const float *x, const float *s, int C, int L, int pad, float *out) {
     if (!s) {
         mtl__pad_rows(x, C, L, pad, out);
         return;
@@ -73,16 +79,28 @@ static void scale_pad_rows(const float *x, const float *s, int C, int L, int pad
     }
 }
 
-/* sum of x[l] g[l] in 16 lanes, added in order (vectorisable, fixed order) */
-static float row_dot(const float *restrict x, const float *restrict g, int L) {
-    float acc[16] = {0};
-    int l = 0;
-    for (; l + 16 <= L; l += 16)
-        for (int q = 0; q < 16; q++) acc[q] += x[l + q] * g[l + q];
-    float r = 0.0f;
-    for (; l < L; l++) r += x[l] * g[l];
-    for (int q = 0; q < 16; q++) r += acc[q];
-    return r;
+/* for each of C rows of length L: ds[c] += sum of x g (16 lanes, added in order: a fixed
+ * order), dx (+)= g s[c] (fresh: store); dx may be NULL */
+AVX512_CLONE static void scale_rows_backward(const float *restrict x, const float *restrict g, const float *s, int C,
+                                             int L, float *restrict dx, bool fresh, float *ds) {
+    for (int c = 0; c < C; c++) {
+        const float *xr = x + (size_t)c * L, *gr = g + (size_t)c * L;
+        if (ds) {
+            float acc[16] = {0}, r = 0.0f;
+            int l = 0;
+            for (; l + 16 <= L; l += 16)
+                for (int q = 0; q < 16; q++) acc[q] += xr[l + q] * gr[l + q];
+            for (; l < L; l++) r += xr[l] * gr[l];
+            for (int q = 0; q < 16; q++) r += acc[q];
+            ds[c] += r;
+        }
+        if (!dx) continue;
+        float *dr = dx + (size_t)c * L, sc = s[c];
+        if (fresh)
+            for (int l = 0; l < L; l++) dr[l] = gr[l] * sc;
+        else
+            for (int l = 0; l < L; l++) dr[l] += gr[l] * sc;
+    }
 }
 
 static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
@@ -139,17 +157,8 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
                     continue;
                 }
                 mtl__conv_fast_fwd(dz + q * zs, ldd, wf, Cout, K, 0, Cin, NULL, false, gb, L, L);
-                for (int c = 0; c < Cin; c++) {
-                    const float *gr = gb + (size_t)c * L, *xr = u->x + i * xs + (size_t)c * L;
-                    float sc = s[(size_t)i * Cin + c];
-                    if (u->ds) u->ds[(size_t)i * Cin + c] += row_dot(xr, gr, L);
-                    if (!u->dx) continue;
-                    float *dr = u->dx + i * xs + (size_t)c * L;
-                    if (u->fresh)
-                        for (int l = 0; l < L; l++) dr[l] = gr[l] * sc;
-                    else
-                        for (int l = 0; l < L; l++) dr[l] += gr[l] * sc;
-                }
+                scale_rows_backward(u->x + i * xs, gb, s + (size_t)i * Cin, Cin, L, u->dx ? u->dx + i * xs : NULL,
+                                    u->fresh, u->ds ? u->ds + (size_t)i * Cin : NULL);
             }
         }
     }
