@@ -206,6 +206,43 @@ static void cbrp_dz_rows(const void *ctx, int i, float *dz, int ldd) {
     }
 }
 
+/* batchnorm's backward coefficients per channel (NCOEF floats each) from the sums over the batch
+ * of d and d (z - mean), rows of Lr floats of z and dy (gamma, beta may be NULL; training: the
+ * batch statistics' own gradient terms). Each thread takes a range of channels and reads
+ * them sample by sample: contiguous memory, where a channel at a time would stride across
+ * samples. Every channel's sums run in sample order whatever the threads. */
+static void bn_coefs(const float *z, const float *dy, int N, int C, int Lr, const double *mean, const double *invstd,
+                     const float *g, const float *beta, bool training, double cnt, float *coef, float *dg,
+                     float *dbeta, double *sums) {
+    int nt = mtl_threads_for(3.0 * N * C * Lr);
+    if (nt > C) nt = C;
+#pragma omp parallel num_threads(nt)
+    {
+        int tid = omp_get_thread_num(), np = omp_get_num_threads();
+        int c0 = (int)((int64_t)C * tid / np), c1 = (int)((int64_t)C * (tid + 1) / np);
+        for (int c = c0; c < c1; c++) {
+            float *k = coef + NCOEF * c; /* normalise's m, scale, shift */
+            k[0] = (float)mean[c], k[4] = (float)(invstd[c] * (g ? g[c] : 1.0f)), k[5] = beta ? beta[c] : 0.0f;
+            sums[2 * c] = sums[2 * c + 1] = 0.0;
+        }
+        for (int i = 0; i < N; i++)
+            for (int c = c0; c < c1; c++) {
+                size_t at = ((size_t)i * C + c) * Lr;
+                const float *k = coef + NCOEF * c;
+                mtl__bnr_sums(z + at, dy + at, Lr, mean[c], k[0], k[4], k[5], &sums[2 * c], &sums[2 * c + 1]);
+            }
+        for (int c = c0; c < c1; c++) {
+            double sdy = sums[2 * c], sdyx = sums[2 * c + 1], is = invstd[c], a = is * (g ? g[c] : 1.0f);
+            float *k = coef + NCOEF * c;
+            if (dg) dg[c] += (float)(sdyx * is);
+            if (dbeta) dbeta[c] += (float)sdy;
+            k[1] = (float)a;
+            k[2] = training ? (float)(-a * is * is * sdyx / cnt) : 0.0f;
+            k[3] = training ? (float)(-a * sdy / cnt) : 0.0f;
+        }
+    }
+}
+
 static void cbr_backward(mtl_tape *t, mtl_node *n) {
     mtl_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *gamma = n->in[3], *beta = n->in[4];
     const cbr_saved *sv = n->saved;
@@ -234,24 +271,10 @@ static void cbr_backward(mtl_tape *t, mtl_node *n) {
         z = zr;
     }
     float *coef = mtl__scratch(t, (size_t)NCOEF * Cout * sizeof *coef);
-    if (!coef) return;
-    double cnt = (double)N * Lout;
-    const float *bt = beta ? beta->data : NULL;
-#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(3.0 * N * ys))
-    for (int c = 0; c < Cout; c++) {
-        double sdy = 0.0, sdyx = 0.0, is = invstd[c], a = is * (g ? g[c] : 1.0f);
-        float *k = coef + NCOEF * c;
-        k[0] = (float)mean[c], k[4] = (float)a, k[5] = bt ? bt[c] : 0.0f; /* normalise's m, scale, shift */
-        for (int i = 0; i < N; i++) {
-            size_t at = i * ys + (size_t)c * Lout;
-            mtl__bnr_sums(z + at, dy + at, Lout, mean[c], k[0], k[4], k[5], &sdy, &sdyx);
-        }
-        if (dg) dg[c] += (float)(sdyx * invstd[c]);
-        if (dbeta) dbeta[c] += (float)sdy;
-        k[1] = (float)a;
-        k[2] = sv->training ? (float)(-a * is * is * sdyx / cnt) : 0.0f;
-        k[3] = sv->training ? (float)(-a * sdy / cnt) : 0.0f;
-    }
+    double *sums = mtl__scratch(t, (size_t)2 * Cout * sizeof *sums);
+    if (!coef || !sums) return;
+    bn_coefs(z, dy, N, Cout, Lout, mean, invstd, g, beta ? beta->data : NULL, sv->training, (double)N * Lout, coef, dg,
+             dbeta, sums);
     dz_ctx dc = {z, y, dy, coef, NULL, Cout, Lout, Lout, 1};
     unit_bwd u = {x->data, NULL, w->data, N, Cin, L, Cout, K, sv->pad, Lout, cbr_dz_rows, &dc, dx, NULL, dw, db, fresh};
     unit_backward(t, &u);
@@ -431,7 +454,6 @@ static void cbrp_backward(mtl_tape *t, mtl_node *n) {
     const int pad = sv->pad, pool = sv->pool, Lout = sv->z->shape[2], Lp = n->out->shape[2];
     const float *z = sv->z->data, *y = n->out->data, *dy = n->out->grad, *g = gamma ? gamma->data : NULL;
     const float *s = sc ? sc->data : NULL;
-    size_t ys = (size_t)Cout * Lp;
 
     bool fresh;
     float *dx = mtl__grad_fresh(t, x, &fresh), *ds = sc ? mtl__grad(t, sc) : NULL, *dw = mtl__grad(t, w);
@@ -443,24 +465,11 @@ static void cbrp_backward(mtl_tape *t, mtl_node *n) {
     }
     size_t mark = mtl__scratch_mark(t);
     float *coef = mtl__scratch(t, (size_t)NCOEF * Cout * sizeof *coef);
-    if (!coef) return;
-    double cnt = (double)N * Lout;
-    const float *bt = beta ? beta->data : NULL;
-#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(3.0 * N * ys))
-    for (int c = 0; c < Cout; c++) {
-        double sdy = 0.0, sdyx = 0.0, is = sv->invstd[c], a = is * (g ? g[c] : 1.0f);
-        float *k = coef + NCOEF * c;
-        k[0] = (float)sv->mean[c], k[4] = (float)a, k[5] = bt ? bt[c] : 0.0f;
-        for (int i = 0; i < N; i++) { /* the window maxima: zp, where the unit's output is relu of zp */
-            size_t at = i * ys + (size_t)c * Lp;
-            mtl__bnr_sums(sv->zp + at, dy + at, Lp, sv->mean[c], k[0], k[4], k[5], &sdy, &sdyx);
-        }
-        if (dg) dg[c] += (float)(sdyx * is);
-        if (dbeta) dbeta[c] += (float)sdy;
-        k[1] = (float)a;
-        k[2] = (float)(-a * is * is * sdyx / cnt);
-        k[3] = (float)(-a * sdy / cnt);
-    }
+    double *sums = mtl__scratch(t, (size_t)2 * Cout * sizeof *sums);
+    if (!coef || !sums) return;
+    /* the window maxima: zp, where the unit's output is relu of zp (nothing reaches the rest) */
+    bn_coefs(sv->zp, dy, N, Cout, Lp, sv->mean, sv->invstd, g, beta ? beta->data : NULL, true, (double)N * Lout, coef,
+             dg, dbeta, sums);
     dz_ctx dc = {z, y, dy, coef, sv->arg, Cout, Lout, Lp, pool};
     unit_bwd u = {x->data, s, w->data, N, Cin, L, Cout, K, pad, Lout, cbrp_dz_rows, &dc, dx, ds, dw, db, fresh};
     unit_backward(t, &u);
