@@ -281,6 +281,14 @@ static void cbr_backward(mtl_tape *t, mtl_node *n) {
     mtl__scratch_release(t, mark);
 }
 
+/* one sample's convolution z = w (x s) + b: x (s: per channel, may be NULL) copied into the
+ * zero-padded buffer pb when there is padding or a scale (pb NULL otherwise) */
+static void conv_sample(const float *x, const float *s, int Cin, int L, int pad, float *pb, const float *w, int K,
+                        int Cout, const float *b, float *z, int Lout) {
+    if (pb) scale_pad_rows(x, s, Cin, L, pad, pb), x = pb;
+    mtl__conv_fast_fwd(x, L + 2 * pad, w, Cin, K, 0, Cout, b, false, z, Lout, Lout);
+}
+
 /* Training forward of the fast path: the convolution sample by sample and, while a
  * sample's output is still in cache, its batchnorm lane sums; the sums are then added in
  * sample order exactly as batchnorm's own statistics pass would (same shift: the
@@ -306,23 +314,23 @@ static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const float
     const float *bd = b ? b->data : NULL;
 #pragma omp parallel num_threads(nt)
     {
-        int tid = omp_get_thread_num();
-        /* sample 0 first: its first values are the shifts of every channel's sums */
-        for (int pass = 0; pass < 2; pass++) {
-#pragma omp for schedule(static)
-            for (int i = pass; i < (pass ? N : 1); i++) {
-                const float *xp = x->data + i * xs;
-                if (pad || s) {
-                    scale_pad_rows(xp, s ? s + (size_t)i * Cin : NULL, Cin, L, pad, buf + tid * ps);
-                    xp = buf + tid * ps;
-                }
-                float *zi = z->data + i * ys;
-                mtl__conv_fast_fwd(xp, ldx, w->data, Cin, K, 0, Cout, bd, false, zi, Lout, Lout);
-                if (i == 0)
-                    for (int o = 0; o < Cout; o++) shift[o] = zi[(size_t)o * Lout];
-                for (int o = 0; o < Cout; o++)
-                    mtl__bn_run_lanes(zi + (size_t)o * Lout, Lout, shift[o], lanes + ((size_t)i * Cout + o) * 32);
-            }
+        int tid = omp_get_thread_num(), np = omp_get_num_threads();
+        int n0 = (int)((int64_t)N * tid / np), n1 = (int)((int64_t)N * (tid + 1) / np);
+        float *pb = pad || s ? buf + tid * ps : NULL;
+        /* every thread convolves its first sample (each has one: N >= threads); sample 0's
+         * first values are the shifts of every channel's sums, so the lane sums wait for it */
+        if (n0 < n1) conv_sample(x->data + n0 * xs, s ? s + (size_t)n0 * Cin : NULL, Cin, L, pad, pb, w->data, K, Cout,
+                                 bd, z->data + n0 * ys, Lout);
+        if (n0 == 0 && n1 > 0)
+            for (int o = 0; o < Cout; o++) shift[o] = z->data[(size_t)o * Lout];
+#pragma omp barrier
+        for (int i = n0; i < n1; i++) {
+            float *zi = z->data + i * ys;
+            if (i > n0)
+                conv_sample(x->data + i * xs, s ? s + (size_t)i * Cin : NULL, Cin, L, pad, pb, w->data, K, Cout, bd,
+                            zi, Lout);
+            for (int o = 0; o < Cout; o++)
+                mtl__bn_run_lanes(zi + (size_t)o * Lout, Lout, shift[o], lanes + ((size_t)i * Cout + o) * 32);
         }
     }
     double cnt = (double)N * Lout;
