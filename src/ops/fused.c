@@ -1,14 +1,14 @@
-/* conv1d -> batchnorm -> relu as one op (MTAGN's units).
+/* conv1d -> batchnorm -> relu as one op (MTAGN's units), and in training the pooled form
+ * conv1d -> batchnorm -> relu -> maxpool, optionally behind a per-channel input scale.
  *
  * Forward: the convolution output z is kept (batchnorm's backward needs it) and the op
  * returns relu(batchnorm(z)); no conv1d or batchnorm node is recorded, one node for the
  * three. Backward saves memory passes and memory over the three separate ops:
  *  1. per channel, over the batch: the sums of d = (y > 0 ? dy : 0) and d (z - mean),
- *     read straight from y, dy and z (no masked copy of dy);
- *  2. per sample, on the thread that owns it: dz = batchnorm's input gradient for that
- *     sample, written into a small zero-padded buffer that stays in cache, then the
- *     convolution's weight/bias gradient and input gradient from it. The full-size dz is
- *     never stored.
+ *     read from dy and z only: y > 0 is recomputed from z in batchnorm's own operations;
+ *  2. per group of samples, on the thread that owns them: dz = batchnorm's input gradient,
+ *     written into a small zero-padded buffer that stays in cache, then the convolution's
+ *     weight/bias gradient and input gradient from it. The full-size dz is never stored.
  * It takes the direct convolution kernels (stride 1, pad <= K-1, K <= 7, AVX-512) and
  * lengths of at least 16; any other case, and any invalid argument, runs the separate
  * ops (mtl_conv1d then mtl_batchnorm_relu), which give the same results and errors. */
@@ -43,9 +43,10 @@ static bool fast_ok(const mtl_tensor *x, const mtl_tensor *w, const mtl_tensor *
  * that stays in cache (the full-size dz is never stored) and run the convolution's
  * backward from it: a thread takes a contiguous range of samples in groups (the dz and
  * input rows of a group within about 512 KB), so the weight-gradient kernel reduces its
- * accumulators once per group rather than once per sample. With a channel scale s the
- * convolution's input is x s: the weight gradient reads x s rebuilt per group, the
- * gradient g reaching x s gives dx = g s and ds = sum over the row of x g. */
+ * accumulators once per group rather than once per sample; it reads the input from
+ * zero-padded rows rebuilt per group (no masked steps at the edges). With a channel scale
+ * s the convolution's input is x s: those rows hold x s, and the gradient g reaching x s
+ * gives dx = g s and ds = sum over the row of x g. */
 
 typedef void (*unit_dz_fn)(const void *ctx, int i, float *dz, int ldd); /* row o of sample i at dz + o ldd */
 
