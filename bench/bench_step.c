@@ -70,14 +70,18 @@ int main(int argc, char **argv) {
         loss[1] = mtl_cross_entropy(t, logits[1], y[1]);
         mtl_params_zero_grad(m->params);
         if ((s = mtl_backward_weighted(t, 2, loss, w)) || (s = mtl_optimizer_step(opt))) break;
-        if (i >= 0) ts[i] = 1e3 * (clock_s(CLOCK_MONOTONIC) - t0), cpu[i] = 1e3 * (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0);
+        if (i >= 0) {
+            ts[i] = 1e3 * (clock_s(CLOCK_MONOTONIC) - t0);
+            cpu[i] = 1e3 * (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0);
+        }
     }
     if (s) {
         fprintf(stderr, "bench_step: %s\n", mtl_last_error());
     } else {
         qsort(ts, (size_t)steps, sizeof *ts, cmp_double);
         qsort(cpu, (size_t)steps, sizeof *cpu, cmp_double);
-        printf("%s, batch %d, %d thread(s): step median %.3f ms, min %.3f ms, processor time median %.3f ms (%d steps)\n",
+        printf("%s, batch %d, %d thread(s): step median %.3f ms, min %.3f ms, processor time median %.3f ms "
+               "(%d steps)\n",
                model, batch, mtl_get_threads(), ts[steps / 2], ts[0], cpu[steps / 2], steps);
     }
     mtl_optimizer_free(opt);

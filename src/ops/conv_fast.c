@@ -191,7 +191,8 @@ INL void dw_step(const float *xb, const float *db, const dw_args *a, int k0, int
 }
 
 /* rows [o, o+ob) x channels [c, c+cb) x taps [k0, k0+KB) over the group's samples; K, k0,
- * KB, ob, cb, with_b are constants after inlining (at most 28 accumulators: with the 4 dy rows they fit the 32 registers).
+ * KB, ob, cb, with_b are constants after inlining (at most 28 accumulators: with the 4 dy rows
+ * they fit the 32 registers).
  * with_b: also the bias gradient (sum of the dy rows). */
 INL void dw_block(const dw_args *a, int K, int k0, int KB, int ob, int cb, bool with_b, float *dw, float *dbias, int o,
                   int c) {
@@ -458,7 +459,8 @@ INL void pool_taps(const float *z, int pool, __m512 tap[4]) {
     }
     /* lanes 0-7: tap k of the 8 windows in (a, b); then the two halves joined */
     const __m512i k0 = _mm512_set_epi32(28, 24, 20, 16, 12, 8, 4, 0, 28, 24, 20, 16, 12, 8, 4, 0);
-    __m512 a = _mm512_loadu_ps(z), b = _mm512_loadu_ps(z + 16), c = _mm512_loadu_ps(z + 32), d = _mm512_loadu_ps(z + 48);
+    __m512 a = _mm512_loadu_ps(z), b = _mm512_loadu_ps(z + 16);
+    __m512 c = _mm512_loadu_ps(z + 32), d = _mm512_loadu_ps(z + 48);
     for (int k = 0; k < 4; k++) {
         __m512i ik = _mm512_add_epi32(k0, _mm512_set1_epi32(k));
         __m512 lo = _mm512_permutex2var_ps(a, ik, b), hi = _mm512_permutex2var_ps(c, ik, d);

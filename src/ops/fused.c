@@ -268,7 +268,8 @@ static void cbr_backward(mtl_tape *t, mtl_node *n) {
         if (!zr) return;
         const float *bd = b ? b->data : NULL;
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for(2.0 * N * Cout * (double)Cin * Lout))
-        for (int i = 0; i < N; i++) mtl__conv_fast_fwd(x->data + i * xs, L, w->data, Cin, 1, 0, Cout, bd, false, zr + i * ys, Lout, Lout);
+        for (int i = 0; i < N; i++)
+            mtl__conv_fast_fwd(x->data + i * xs, L, w->data, Cin, 1, 0, Cout, bd, false, zr + i * ys, Lout, Lout);
         z = zr;
     }
     float *coef = mtl__scratch(t, (size_t)NCOEF * Cout * sizeof *coef);
@@ -527,7 +528,8 @@ static mtl_tensor *cbrp_forward(mtl_tape *t, mtl_tensor *x, mtl_tensor *sc, mtl_
                               (float)(invstd[c] * (g ? g[c] : 1.0f)), be ? be[c] : 0.0f, pool, y->data + at, zp + at,
                               arg + at);
         }
-    mtl_node *n = mtl__record(t, "conv1d_bn_relu_maxpool", cbrp_backward, y, 6, (mtl_tensor *[]){x, sc, w, b, gamma, beta});
+    mtl_node *n =
+        mtl__record(t, "conv1d_bn_relu_maxpool", cbrp_backward, y, 6, (mtl_tensor *[]){x, sc, w, b, gamma, beta});
     if (n) {
         *sv = (cbrp_saved){z, mean, invstd, zp, arg, pad, pool};
         n->saved = sv;
@@ -540,7 +542,8 @@ mtl_tensor *mtl_scaled_conv1d_bn_relu_maxpool(mtl_tape *t, mtl_tensor *x, mtl_te
                                               mtl_tensor *running_mean, mtl_tensor *running_var, float momentum,
                                               float eps, int pool) {
     if (!mtl__inputs_ok(t, "scaled_conv1d_bn_relu_maxpool", 3, x, s, w)) return NULL;
-    mtl_tensor *y = cbrp_forward(t, x, s, w, b, stride, pad, gamma, beta, running_mean, running_var, momentum, eps, pool);
+    mtl_tensor *y =
+        cbrp_forward(t, x, s, w, b, stride, pad, gamma, beta, running_mean, running_var, momentum, eps, pool);
     if (y || mtl_tape_status(t)) return y;
     return mtl_conv1d_bn_relu_maxpool(t, mtl_scale_channels(t, x, s), w, b, stride, pad, gamma, beta, running_mean,
                                       running_var, momentum, eps, pool);
