@@ -16,9 +16,11 @@ pool, which set_num_threads does not limit). mtl is timed through `mtl bench --j
 also reports every step's time and the peak memory after an evaluation pass).
 
     /usr/bin/python3 bench/bench_mtagn.py [--mtl build/mtl] [--threads 1,2] [--batch-size 50] [--repeat 20]
-                                          [--infer-repeat 200] [--json-out FILE]
+                                          [--infer-repeat 200] [--mtl-before OTHER/mtl] [--json-out FILE]
 
 ratio = torch time / mtl time (> 1: mtl is faster); "2 vs 1" = time at 1 thread / time at 2.
+--mtl-before times a second mtl command (an older build) in the same run, interleaved with the
+first per thread count, and adds its columns: a before/after comparison under the same load.
 """
 import argparse
 import json
@@ -42,8 +44,8 @@ CLASSES = (4, 4)
 WARMUP = 3
 
 
-def run_mtl(args, threads):
-    cmd = [args.mtl, "bench", "--model", "mtagn", "--json", "--threads", str(threads),
+def run_mtl(args, threads, binary=None):
+    cmd = [binary or args.mtl, "bench", "--model", "mtagn", "--json", "--threads", str(threads),
            "--batch-size", str(args.batch_size), "--repeat", str(args.repeat),
            "--infer-repeat", str(args.infer_repeat)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -93,15 +95,23 @@ def main():
     ap.add_argument("--batch-size", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=20, help="timed training steps per side and thread count")
     ap.add_argument("--infer-repeat", type=int, default=200, help="timed single-window inferences")
+    ap.add_argument("--mtl-before", help="a second mtl command (e.g. an older build) timed in the same run")
     ap.add_argument("--json-out")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
 
     # mtl first: a child started after torch has grown this process may report this
     # process's size as its own peak RSS (getrusage keeps the maximum across exec)
-    mtl_runs = {t: run_mtl(args, t) for t in threads}
+    mtl_runs, before_runs = {}, {}
+    for t in threads:
+        if args.mtl_before:
+            before_runs[t] = run_mtl(args, t, args.mtl_before)
+        mtl_runs[t] = run_mtl(args, t)
     rows = [{"threads": t, "mtl": mtl_runs[t], "torch": time_torch(t, args.batch_size, args.repeat, args.infer_repeat)}
             for t in threads]
+    for r in rows:
+        if before_runs:
+            r["mtl_before"] = before_runs[r["threads"]]
 
     print(f"# MTAGN (2 tasks, 4+4 classes), windows of {LENGTH}; torch {torch.__version__}; medians in ms")
     print(f"{'case':<28} {'thr':>3} {'mtl':>10} {'torch':>10} {'ratio':>7}")
@@ -110,11 +120,15 @@ def main():
                           ("infer_batch1_ms_median", "inference (batch 1)")):
             a, b = r["mtl"][key], r["torch"][key]
             r.setdefault("ratio", {})[key] = b / a
-            print(f"{name:<28} {r['threads']:>3} {a:>10.3f} {b:>10.3f} {b / a:>7.2f}")
+            line = f"{name:<28} {r['threads']:>3} {a:>10.3f} {b:>10.3f} {b / a:>7.2f}"
+            if "mtl_before" in r:
+                c = r["mtl_before"][key]
+                line += f"   before {c:>9.3f} {b / c:>7.2f}"
+            print(line)
     by_t = {r["threads"]: r for r in rows}
     summary = {}
     if 1 in by_t and 2 in by_t:
-        for side in ("mtl", "torch"):
+        for side in ("mtl", "torch") + (("mtl_before",) if "mtl_before" in by_t[1] else ()):
             s = by_t[1][side]["train_step_ms_median"] / by_t[2][side]["train_step_ms_median"]
             summary[f"{side}_train_speedup_2_vs_1"] = s
             print(f"{side} training step, 2 threads vs 1: {s:.2f}x")

@@ -348,10 +348,11 @@ static void determinism_cbr(void) {
     bool same = memcmp(r[1].y, r[2].y, (size_t)ny * 4) == 0 && memcmp(r[1].dx, r[2].dx, (size_t)nx * 4) == 0 &&
                 memcmp(r[1].dw, r[2].dw, (size_t)nw * 4) == 0 && memcmp(r[1].dg, r[2].dg, (size_t)c.Cout * 4) == 0;
     CHECK(same, "two runs at 2 threads differ");
-    /* 1 vs 2 threads: dw partials add in another order, everything else is per element */
+    /* 1 vs 2 threads: dw partials add in another order (and the samples of a group differ), everything else is
+     * per element */
     CHECK(memcmp(r[0].y, r[1].y, (size_t)ny * 4) == 0 && memcmp(r[0].dx, r[1].dx, (size_t)nx * 4) == 0,
           "y or dx depend on the thread count");
-    th_compare("cbr dw 1 vs 2 threads", r[0].dw, r[1].dw, nw, 1e-6, 1e-5);
+    th_compare("cbr dw 1 vs 2 threads", r[0].dw, r[1].dw, nw, 1e-5, 1e-4);
     for (int i = 0; i < 3; i++) cbr_free(&r[i]);
     free(x), free(dy);
 }

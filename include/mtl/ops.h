@@ -53,6 +53,13 @@ mtl_tensor *mtl_conv1d_bn_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_te
 mtl_tensor *mtl_conv1d_bn_relu_maxpool(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int stride, int pad,
                                        mtl_tensor *gamma, mtl_tensor *beta, mtl_tensor *running_mean,
                                        mtl_tensor *running_var, float momentum, float eps, int pool);
+/* conv1d_bn_relu_maxpool(scale_channels(x, s), ...) with s [N, Cin] (MTAGN's branch units
+ * behind their channel attention); in training one node that never stores x s nor the
+ * unit's full-length output. Arguments as in mtl_conv1d_bn_relu_maxpool. */
+mtl_tensor *mtl_scaled_conv1d_bn_relu_maxpool(mtl_tape *t, mtl_tensor *x, mtl_tensor *s, mtl_tensor *w, mtl_tensor *b,
+                                              int stride, int pad, mtl_tensor *gamma, mtl_tensor *beta,
+                                              mtl_tensor *running_mean, mtl_tensor *running_var, float momentum,
+                                              float eps, int pool);
 /* Training tape: zero each element with probability p, scale the rest by 1/(1-p)
  * (mask from the tape's counter-based stream). Evaluation tape: identity. */
 mtl_tensor *mtl_dropout(mtl_tape *t, mtl_tensor *x, float p);

@@ -114,12 +114,24 @@ static mtl_status net_init(mtagn_net *n, mtl_params *P, const char *prefix, int 
     return s;
 }
 
-/* a branch unit followed by its max-pooling (one pass in inference) */
-static mtl_tensor *unit_pool_forward(mtl_tape *t, unit *u, mtl_tensor *x, int pool) {
+/* ECA's channel weights 1 + sigmoid(conv_k(mean_L(x))) [N,C], as mtl_nn_eca_forward computes them
+ * before it scales x: the branch unit applies them itself */
+static mtl_tensor *eca_weights(mtl_tape *t, const mtl_nn_eca *e, mtl_tensor *x, mtl_tensor *mean) {
+    if (!x) return NULL;
+    int N = x->shape[0], C = x->shape[1];
+    mtl_tensor *z = mtl_reshape(t, mean ? mean : mtl_mean(t, x, 2, false), MTL_SHAPE(N, 1, C));
+    z = mtl_reshape(t, mtl_sigmoid(t, mtl_nn_conv1d_forward(t, &e->conv, z)), MTL_SHAPE(N, C));
+    return mtl_affine(t, z, 1.0f, 1.0f);
+}
+
+/* a branch unit on x scaled by its attention weights a, followed by its max-pooling (one
+ * node in training, one pass in inference) */
+static mtl_tensor *unit_pool_forward(mtl_tape *t, unit *u, mtl_tensor *x, mtl_tensor *a, int pool) {
     const mtl_nn_conv1d *c = &u->conv;
     mtl_nn_batchnorm *b = &u->bn;
-    mtl_tensor *y = mtl_conv1d_bn_relu_maxpool(t, x, c->weight, c->bias, c->stride, c->pad, b->weight, b->bias,
-                                               b->running_mean, b->running_var, b->momentum, b->eps, pool);
+    mtl_tensor *y = mtl_scaled_conv1d_bn_relu_maxpool(t, x, a, c->weight, c->bias, c->stride, c->pad, b->weight,
+                                                      b->bias, b->running_mean, b->running_var, b->momentum, b->eps,
+                                                      pool);
     if (y && mtl_tape_training(t)) b->num_batches_tracked->data[0] += 1.0f;
     return y;
 }
@@ -132,13 +144,16 @@ static void net_forward(mtl_model *m, mtl_tape *t, mtagn_net *n, mtl_tensor *x, 
         g[b] = unit_forward(t, &n->block[b][1], unit_forward(t, &n->block[b][0], h));
     }
     static const int pool[3] = {4, 4, 2};
+    /* every branch's first attention averages the same g1: one mean (and one backward pass) for all */
+    mtl_tensor *mean_g1 = n->n_tasks > 1 ? mtl_mean(t, g[0], 2, false) : NULL;
     for (int i = 0; i < n->n_tasks; i++) {
         unit *u = n->units[n->per_task_units ? i : 0];
         mtl_tensor *p = NULL;
         for (int st = 0; st < 3; st++) {
             mtl_tensor *in = st == 0 ? g[0] : mtl_add(t, g[st], p);
-            mtl_tensor *a = mtl_nn_eca_forward(t, &n->att[i][st], in, &m->taps.attention[first + i][st]);
-            p = unit_pool_forward(t, &u[st], a, pool[st]);
+            mtl_tensor *a = eca_weights(t, &n->att[i][st], in, st == 0 ? mean_g1 : NULL);
+            m->taps.attention[first + i][st] = a;
+            p = unit_pool_forward(t, &u[st], in, a, pool[st]);
         }
         mtl_tensor *f = mtl_mean(t, p, 2, false);
         m->taps.features[first + i] = f;

@@ -161,6 +161,7 @@ typedef struct {
     size_t xs, ys;       /* sample strides */
     int ns;              /* samples in the group */
     int L, Lout, ldy, pad, Cin;
+    int ldx;             /* row stride of x: L, or L + 2 pad when x is zero-padded (then pad is 0 here) */
 } dw_args;
 
 /* one step of 16 output positions at j; edge: mask the loads outside [0, L) / [0, Lout) */
@@ -176,7 +177,7 @@ INL void dw_step(const float *xb, const float *db, const dw_args *a, int k0, int
     for (int q = 0; q < cb; q++)
         for (int kk = 0; kk < KB; kk++) {
             int p = j + k0 + kk - a->pad; /* input position of lane 0 */
-            const float *xr = xb + (size_t)q * a->L + p;
+            const float *xr = xb + (size_t)q * a->ldx + p;
             __m512 xv;
             if (edge) {
                 int lo = p < 0 ? -p : 0, hi = a->L - p < 16 ? a->L - p : 16;
@@ -190,7 +191,8 @@ INL void dw_step(const float *xb, const float *db, const dw_args *a, int k0, int
 }
 
 /* rows [o, o+ob) x channels [c, c+cb) x taps [k0, k0+KB) over the group's samples; K, k0,
- * KB, ob, cb, with_b are constants after inlining (at most 24 accumulators: no spills).
+ * KB, ob, cb, with_b are constants after inlining (at most 28 accumulators: with the 4 dy rows
+ * they fit the 32 registers).
  * with_b: also the bias gradient (sum of the dy rows). */
 INL void dw_block(const dw_args *a, int K, int k0, int KB, int ob, int cb, bool with_b, float *dw, float *dbias, int o,
                   int c) {
@@ -203,7 +205,7 @@ INL void dw_block(const dw_args *a, int K, int k0, int KB, int ob, int cb, bool 
     int j_lo = (a->pad + 15) / 16 * 16, j_hi = a->L - (K - 1 - a->pad) - 16, jmax = a->Lout - 16;
     if (jmax < j_hi) j_hi = jmax;
     for (int n = 0; n < a->ns; n++) {
-        const float *xb = a->x + n * a->xs + (size_t)c * a->L, *db = a->dy + n * a->ys + (size_t)o * a->ldy;
+        const float *xb = a->x + n * a->xs + (size_t)c * a->ldx, *db = a->dy + n * a->ys + (size_t)o * a->ldy;
         int j = 0;
         for (; j < a->Lout && j < j_lo; j += 16) dw_step(xb, db, a, k0, KB, ob, cb, j, true, with_b, acc, bacc);
         for (; j <= j_hi; j += 16) dw_step(xb, db, a, k0, KB, ob, cb, j, false, with_b, acc, bacc);
@@ -251,7 +253,7 @@ DW_FN(3, 2, 3)
 DW_FN(4, 1, 4)
 DW_FN(5, 1, 5)
 DW_FN(6, 1, 3)
-DW_FN(7, 1, 4)
+DW_FN(7, 1, 7)
 
 #endif /* HAVE_AVX512_KERNELS */
 
@@ -275,15 +277,15 @@ void mtl__conv_fast_fwd_relu(const float *xp, int ldx, const float *w, int Cin, 
 #endif
 }
 
-void mtl__conv_fast_dw(const float *x, int L, int pad, const float *dy, int ldy, int Lout, int N, int Cout, int Cin,
-                       int K, float *dw, float *db) {
+static void conv_fast_dw(const float *x, int L, int ldx, int pad, const float *dy, int ldy, int Lout, int N, int Cout,
+                         int Cin, int K, float *dw, float *db) {
 #if HAVE_AVX512_KERNELS
-    size_t xs = (size_t)Cin * L, ys = (size_t)Cout * ldy;
+    size_t xs = (size_t)Cin * ldx, ys = (size_t)Cout * ldy;
     /* samples per group: the group's rows of x and dy stay within about 512 KB (L2) */
     int group = (int)(131072 / (xs + ys));
     if (group < 1) group = 1;
     for (int n0 = 0; n0 < N; n0 += group) {
-        dw_args a = {x + n0 * xs, dy + n0 * ys, xs, ys, N - n0 < group ? N - n0 : group, L, Lout, ldy, pad, Cin};
+        dw_args a = {x + n0 * xs, dy + n0 * ys, xs, ys, N - n0 < group ? N - n0 : group, L, Lout, ldy, pad, Cin, ldx};
         switch (K) {
         case 1: dw_k1(&a, Cout, dw, db); break;
         case 2: dw_k2(&a, Cout, dw, db); break;
@@ -296,23 +298,40 @@ void mtl__conv_fast_dw(const float *x, int L, int pad, const float *dy, int ldy,
         }
     }
 #else
-    (void)x, (void)L, (void)pad, (void)dy, (void)ldy, (void)Lout, (void)N, (void)Cout, (void)Cin, (void)K, (void)dw;
-    (void)db;
+    (void)x, (void)L, (void)ldx, (void)pad, (void)dy, (void)ldy, (void)Lout, (void)N, (void)Cout, (void)Cin, (void)K;
+    (void)dw, (void)db;
 #endif
+}
+
+void mtl__conv_fast_dw(const float *x, int L, int pad, const float *dy, int ldy, int Lout, int N, int Cout, int Cin,
+                       int K, float *dw, float *db) {
+    conv_fast_dw(x, L, L, pad, dy, ldy, Lout, N, Cout, Cin, K, dw, db);
+}
+
+void mtl__conv_fast_dw_padded(const float *xp, int ldx, const float *dy, int ldy, int Lout, int N, int Cout, int Cin,
+                              int K, float *dw, float *db) {
+    /* the padded rows are an input of length ldx without padding: no step needs a mask but the tail */
+    conv_fast_dw(xp, ldx, ldx, 0, dy, ldy, Lout, N, Cout, Cin, K, dw, db);
 }
 
 /* ---- batchnorm + relu backward pieces (fused.c) -------------------------------- */
 
 #if HAVE_AVX512_KERNELS
-TGT static void bnr_sums_avx512(const float *z, const float *a, const float *da, int L, double m, double *sdy,
-                                double *sdyx) {
+/* relu(batchnorm) > 0, recomputed from z in batchnorm's float operations ((z - m) sc + sh, no
+ * fused multiply-add, as norm.c's normalise): the backward needs no read of the output y */
+INL __mmask16 bnr_on(__m512 zv, __m512 mv, __m512 scv, __m512 shv) {
+    __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(zv, mv), scv), shv);
+    return _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+}
+
+TGT static void bnr_sums_avx512(const float *z, const float *da, int L, double m, float mf, float sc, float sh,
+                                double *sdy, double *sdyx) {
     __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0, mv = _mm512_set1_pd(m);
-    const __m512 zero = _mm512_setzero_ps();
+    const __m512 mfv = _mm512_set1_ps(mf), scv = _mm512_set1_ps(sc), shv = _mm512_set1_ps(sh);
     for (int l = 0; l < L; l += 16) {
         __mmask16 t = tail_mask(L - l);
-        __m512 av = _mm512_maskz_loadu_ps(t, a + l), dv = _mm512_maskz_loadu_ps(t, da + l);
-        __m512 zv = _mm512_maskz_loadu_ps(t, z + l);
-        __m512 d = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(av, zero, _CMP_GT_OQ), dv);
+        __m512 dv = _mm512_maskz_loadu_ps(t, da + l), zv = _mm512_maskz_loadu_ps(t, z + l);
+        __m512 d = _mm512_maskz_mov_ps(bnr_on(zv, mfv, scv, shv) & t, dv);
         __m512d d0 = _mm512_cvtps_pd(_mm512_castps512_ps256(d));
         __m512d d1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
         __m256 zh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(zv), 1));
@@ -325,15 +344,14 @@ TGT static void bnr_sums_avx512(const float *z, const float *a, const float *da,
     *sdyx += _mm512_reduce_add_pd(_mm512_add_pd(q0, q1));
 }
 
-TGT static void bnr_dz_avx512(const float *z, const float *a, const float *da, int L, float m, float ka, float kb,
+TGT static void bnr_dz_avx512(const float *z, const float *da, int L, float m, float sc, float sh, float ka, float kb,
                               float kc, float *dz) {
-    const __m512 zero = _mm512_setzero_ps(), mv = _mm512_set1_ps(m), kav = _mm512_set1_ps(ka);
+    const __m512 mv = _mm512_set1_ps(m), kav = _mm512_set1_ps(ka), scv = _mm512_set1_ps(sc), shv = _mm512_set1_ps(sh);
     const __m512 kbv = _mm512_set1_ps(kb), kcv = _mm512_set1_ps(kc);
     for (int l = 0; l < L; l += 16) {
         __mmask16 t = tail_mask(L - l);
-        __m512 av = _mm512_maskz_loadu_ps(t, a + l), dv = _mm512_maskz_loadu_ps(t, da + l);
-        __m512 zv = _mm512_maskz_loadu_ps(t, z + l);
-        __m512 d = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(av, zero, _CMP_GT_OQ), dv);
+        __m512 dv = _mm512_maskz_loadu_ps(t, da + l), zv = _mm512_maskz_loadu_ps(t, z + l);
+        __m512 d = _mm512_maskz_mov_ps(bnr_on(zv, mv, scv, shv), dv);
         /* same operations and order as batchnorm's dx: ka d + kb (z - m) + kc */
         __m512 r = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(kav, d), _mm512_mul_ps(kbv, _mm512_sub_ps(zv, mv))), kcv);
         _mm512_mask_storeu_ps(dz + l, t, r);
@@ -407,19 +425,133 @@ bool mtl__bn_run_dsums(const float *dy, const float *x, int L, double m, double 
 #endif
 }
 
-void mtl__bnr_sums(const float *z, const float *a, const float *da, int L, double m, double *sdy, double *sdyx) {
+void mtl__bnr_sums(const float *z, const float *da, int L, double m, float mf, float sc, float sh, double *sdy,
+                   double *sdyx) {
 #if HAVE_AVX512_KERNELS
-    bnr_sums_avx512(z, a, da, L, m, sdy, sdyx);
+    bnr_sums_avx512(z, da, L, m, mf, sc, sh, sdy, sdyx);
 #else
-    (void)z, (void)a, (void)da, (void)L, (void)m, (void)sdy, (void)sdyx;
+    (void)z, (void)da, (void)L, (void)m, (void)mf, (void)sc, (void)sh, (void)sdy, (void)sdyx;
 #endif
 }
 
-void mtl__bnr_dz(const float *z, const float *a, const float *da, int L, float m, float ka, float kb, float kc,
+void mtl__bnr_dz(const float *z, const float *da, int L, float m, float sc, float sh, float ka, float kb, float kc,
                  float *dz) {
 #if HAVE_AVX512_KERNELS
-    bnr_dz_avx512(z, a, da, L, m, ka, kb, kc, dz);
+    bnr_dz_avx512(z, da, L, m, sc, sh, ka, kb, kc, dz);
 #else
-    (void)z, (void)a, (void)da, (void)L, (void)m, (void)ka, (void)kb, (void)kc, (void)dz;
+    (void)z, (void)da, (void)L, (void)m, (void)sc, (void)sh, (void)ka, (void)kb, (void)kc, (void)dz;
+#endif
+}
+
+/* ---- batchnorm + relu + max-pooling, training (fused.c's pooled units) ------------
+ * Windows of `pool` (2 or 4) adjacent positions, 16 windows per step: the taps are
+ * separated with permutes so that lane j of tap vector k holds position pool*j + k. */
+
+#if HAVE_AVX512_KERNELS
+/* taps of 16 windows starting at z (16 * pool floats) */
+INL void pool_taps(const float *z, int pool, __m512 tap[4]) {
+    if (pool == 2) {
+        const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+        const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+        __m512 a = _mm512_loadu_ps(z), b = _mm512_loadu_ps(z + 16);
+        tap[0] = _mm512_permutex2var_ps(a, ev, b), tap[1] = _mm512_permutex2var_ps(a, od, b);
+        return;
+    }
+    /* lanes 0-7: tap k of the 8 windows in (a, b); then the two halves joined */
+    const __m512i k0 = _mm512_set_epi32(28, 24, 20, 16, 12, 8, 4, 0, 28, 24, 20, 16, 12, 8, 4, 0);
+    __m512 a = _mm512_loadu_ps(z), b = _mm512_loadu_ps(z + 16);
+    __m512 c = _mm512_loadu_ps(z + 32), d = _mm512_loadu_ps(z + 48);
+    for (int k = 0; k < 4; k++) {
+        __m512i ik = _mm512_add_epi32(k0, _mm512_set1_epi32(k));
+        __m512 lo = _mm512_permutex2var_ps(a, ik, b), hi = _mm512_permutex2var_ps(c, ik, d);
+        tap[k] = _mm512_shuffle_f32x4(lo, hi, 0x44);
+    }
+}
+
+TGT static void bnr_pool_fwd_avx512(const float *z, int Lout, float m, float sc, float sh, int pool, float *y,
+                                    float *zp, uint8_t *arg) {
+    const int Lp = Lout / pool;
+    const __m512 mv = _mm512_set1_ps(m), scv = _mm512_set1_ps(sc), shv = _mm512_set1_ps(sh), zero = _mm512_setzero_ps();
+    int j = 0;
+    for (; j + 16 <= Lp; j += 16) {
+        __m512 tap[4];
+        pool_taps(z + (size_t)j * pool, pool, tap);
+        /* batchnorm's (z - m) sc + sh without fusing, then relu as max(0, v) (NaN and -0 kept) */
+        __m512 best = _mm512_max_ps(zero, _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(tap[0], mv), scv), shv));
+        __m512 bz = tap[0];
+        __m512i at = _mm512_setzero_si512();
+        for (int k = 1; k < pool; k++) {
+            __m512 v = _mm512_max_ps(zero, _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(tap[k], mv), scv), shv));
+            /* the first maximum on ties; a NaN wins (maxpool1d's rule) */
+            __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+            best = _mm512_mask_mov_ps(best, take, v);
+            bz = _mm512_mask_mov_ps(bz, take, tap[k]);
+            at = _mm512_mask_mov_epi32(at, take, _mm512_set1_epi32(k));
+        }
+        _mm512_storeu_ps(y + j, best);
+        _mm512_storeu_ps(zp + j, bz);
+        _mm_storeu_si128((__m128i *)(arg + j), _mm512_cvtepi32_epi8(at));
+    }
+    for (; j < Lp; j++) {
+        float b = 0.0f, bz = 0.0f;
+        int a = 0;
+        for (int k = 0; k < pool; k++) {
+            float zv = z[(size_t)j * pool + k], v = (zv - m) * sc + sh;
+            v = v < 0.0f ? 0.0f : v;
+            if (k == 0 || v > b || v != v) b = v, bz = zv, a = k;
+        }
+        y[j] = b, zp[j] = bz, arg[j] = (uint8_t)a;
+    }
+}
+
+/* dz = (e + kb (z - m)) + kc with e = ka d at each window's maximum (d = y > 0 ? dy : 0),
+ * else 0: batchnorm's input gradient in the same float operations as mtl__bnr_dz */
+TGT static void bnr_pool_dz_avx512(const float *z, int Lout, const float *y, const float *dy, const uint8_t *arg,
+                                   int pool, float m, float ka, float kb, float kc, float *dz) {
+    const int Lp = Lout / pool;
+    const __m512 mv = _mm512_set1_ps(m), kav = _mm512_set1_ps(ka), kbv = _mm512_set1_ps(kb), kcv = _mm512_set1_ps(kc);
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const int sh = pool == 2 ? 1 : 2;
+    const __m512i win = _mm512_srlv_epi32(lane, _mm512_set1_epi32(sh)); /* window of each lane within a vector */
+    const __m512i tap = _mm512_and_si512(lane, _mm512_set1_epi32(pool - 1));
+    int j = 0;
+    for (; j + 16 <= Lp; j += 16) {
+        __m512 yv = _mm512_loadu_ps(y + j), dv = _mm512_loadu_ps(dy + j);
+        __m512 kd = _mm512_mul_ps(kav, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ), dv));
+        __m512i av = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(arg + j)));
+        for (int q = 0; q < pool; q++) {
+            __m512i idx = _mm512_add_epi32(win, _mm512_set1_epi32(q * (16 >> sh)));
+            __mmask16 hit = _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(idx, av), tap);
+            __m512 e = _mm512_maskz_mov_ps(hit, _mm512_permutexvar_ps(idx, kd));
+            size_t l = (size_t)j * pool + 16 * (size_t)q;
+            __m512 zv = _mm512_loadu_ps(z + l);
+            _mm512_storeu_ps(dz + l, _mm512_add_ps(_mm512_add_ps(e, _mm512_mul_ps(kbv, _mm512_sub_ps(zv, mv))), kcv));
+        }
+    }
+    for (int l = j * pool; l < Lout; l++) {
+        int w = l / pool;
+        float e = 0.0f;
+        if (w < Lp && arg[w] == l - w * pool) e = ka * (y[w] > 0.0f ? dy[w] : 0.0f);
+        dz[l] = (e + kb * (z[l] - m)) + kc;
+    }
+}
+#endif
+
+void mtl__bnr_pool_fwd(const float *z, int Lout, float m, float sc, float sh, int pool, float *y, float *zp,
+                       uint8_t *arg) {
+#if HAVE_AVX512_KERNELS
+    bnr_pool_fwd_avx512(z, Lout, m, sc, sh, pool, y, zp, arg);
+#else
+    (void)z, (void)Lout, (void)m, (void)sc, (void)sh, (void)pool, (void)y, (void)zp, (void)arg;
+#endif
+}
+
+void mtl__bnr_pool_dz(const float *z, int Lout, const float *y, const float *dy, const uint8_t *arg, int pool, float m,
+                      float ka, float kb, float kc, float *dz) {
+#if HAVE_AVX512_KERNELS
+    bnr_pool_dz_avx512(z, Lout, y, dy, arg, pool, m, ka, kb, kc, dz);
+#else
+    (void)z, (void)Lout, (void)y, (void)dy, (void)arg, (void)pool, (void)m, (void)ka, (void)kb, (void)kc, (void)dz;
 #endif
 }

@@ -10,6 +10,7 @@
  * dim in which that input does not broadcast), so results never depend on threads. */
 #include <math.h>
 #include <omp.h>
+#include <string.h>
 
 #include "autograd/tape_internal.h"
 #include "core/blas.h"
@@ -40,6 +41,12 @@ static float dot_f(const float *a, const float *b, int64_t n) {
 static void add_into(float *g, const float *dy, int64_t n) {
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)n))
     for (int64_t i = 0; i < n; i++) g[i] += dy[i];
+}
+
+/* the first writer of a gradient buffer: a copy instead of zero-fill and add */
+static void copy_into(float *restrict g, const float *restrict dy, int64_t n) {
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)n))
+    for (int64_t i = 0; i < n; i++) g[i] = dy[i];
 }
 
 /* ---- broadcasting plan --------------------------------------------------------- */
@@ -192,15 +199,19 @@ static void binary_backward(mtl_tape *t, mtl_node *n) {
     mtl_shape ys;
     bplan_make(a, b, &ys, &p);
     const float *dy = n->out->grad;
-    float *da = mtl__grad(t, a);
-    if (da) {
-        if (op == OP_ADD && a->size == n->out->size) add_into(da, dy, a->size);
-        else bc_accum(p.d, p.sy, da, p.sa, dy, op == OP_MUL ? b->data : NULL, p.sb);
-    }
-    float *db = mtl__grad(t, b);
-    if (db) {
-        if (op == OP_ADD && b->size == n->out->size) add_into(db, dy, b->size);
-        else bc_accum(p.d, p.sy, db, p.sb, dy, op == OP_MUL ? a->data : NULL, p.sa);
+    mtl_tensor *in[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        mtl_tensor *x = in[k], *other = in[1 - k];
+        bool fresh;
+        float *dx = mtl__grad_fresh(t, x, &fresh);
+        if (!dx) continue;
+        if (op == OP_ADD && x->size == n->out->size) { /* the whole of dy: a new buffer takes a copy */
+            if (fresh) copy_into(dx, dy, x->size);
+            else add_into(dx, dy, x->size);
+            continue;
+        }
+        if (fresh) memset(dx, 0, (size_t)x->size * sizeof *dx);
+        bc_accum(p.d, p.sy, dx, k ? p.sb : p.sa, dy, op == OP_MUL ? other->data : NULL, k ? p.sa : p.sb);
     }
 }
 
@@ -339,7 +350,8 @@ static void reduce_forward(const float *x, float *y, int64_t outer, int64_t n, i
 
 static void reduce_backward(mtl_tape *t, mtl_node *n) {
     mtl_tensor *x = n->in[0];
-    float *dx = mtl__grad(t, x);
+    bool fresh; /* a new buffer (every element is written): store instead of zero-fill and add */
+    float *dx = mtl__grad_fresh(t, x, &fresh);
     if (!dx) return;
     int64_t outer = n->iarg[0], len = n->iarg[1], inner = n->iarg[2];
     bool mean = n->iarg[3];
@@ -351,10 +363,14 @@ static void reduce_backward(mtl_tape *t, mtl_node *n) {
         for (int64_t o = 0; o < outer; o++) {
             float g = mean ? dy[o] * w : dy[o];
             float *restrict d = dx + o * len;
-            for (int64_t k = 0; k < len; k++) d[k] += g;
+            if (fresh)
+                for (int64_t k = 0; k < len; k++) d[k] = g;
+            else
+                for (int64_t k = 0; k < len; k++) d[k] += g;
         }
         return;
     }
+    if (fresh) memset(dx, 0, (size_t)x->size * sizeof *dx);
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)rows * inner))
     for (int64_t r = 0; r < rows; r++) {
         const float *g = dy + (r / len) * inner;

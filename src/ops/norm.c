@@ -69,31 +69,26 @@ static void run_dsums(const float *dy, const float *x, int L, double m, double *
     for (int j = 0; j < BN_ACC; j++) *sdy += a[j], *sdyx += b[j];
 }
 
-/* batch mean and biased variance of channels [c0, c0+cb): one pass of sums shifted by
- * the channel's first value (accurate without a second pass) */
+/* batch mean and biased variance of the narrow channels [c0, c0+cb): one pass of sums
+ * shifted by the channel's first value (accurate without a second pass) */
 static void bn_stats(const float *x, int N, int C, int L, int c0, int cb, double *mean, double *var) {
     double s[BN_NARROW] = {0}, q[BN_NARROW] = {0}, k[BN_NARROW];
     size_t stride = (size_t)C * L;
     const float *blk = x + (size_t)c0 * L;
-    if (L >= BN_WIDE) {
-        k[0] = blk[0];
-        for (int i = 0; i < N; i++) run_sums(blk + i * stride, L, k[0], &s[0], &q[0]);
-    } else {
-        int W = cb * L;
-        for (int j = 0; j < W; j++) k[j] = blk[(j / L) * L];
-        for (int i = 0; i < N; i++) {
-            const float *r = blk + i * stride;
-            for (int j = 0; j < W; j++) {
-                double d = (double)r[j] - k[j];
-                s[j] += d;
-                q[j] += d * d;
-            }
+    int W = cb * L; /* narrow blocks only (wide rows: bn_wide_rows) */
+    for (int j = 0; j < W; j++) k[j] = blk[(j / L) * L];
+    for (int i = 0; i < N; i++) {
+        const float *r = blk + i * stride;
+        for (int j = 0; j < W; j++) {
+            double d = (double)r[j] - k[j];
+            s[j] += d;
+            q[j] += d * d;
         }
-        for (int c = 0; c < cb; c++) { /* fold positions into channels (in place: c <= c*L) */
-            double sc = 0, qc = 0;
-            for (int l = 0; l < L; l++) sc += s[c * L + l], qc += q[c * L + l];
-            s[c] = sc, q[c] = qc, k[c] = k[c * L];
-        }
+    }
+    for (int c = 0; c < cb; c++) { /* fold positions into channels (in place: c <= c*L) */
+        double sc = 0, qc = 0;
+        for (int l = 0; l < L; l++) sc += s[c * L + l], qc += q[c * L + l];
+        s[c] = sc, q[c] = qc, k[c] = k[c * L];
     }
     double n = (double)N * L;
     for (int c = 0; c < cb; c++) {
@@ -103,7 +98,12 @@ static void bn_stats(const float *x, int N, int C, int L, int c0, int cb, double
     }
 }
 
-/* y = (x - mean) * scale + shift for channels [c0, c0+cb), scale = gamma * invstd */
+/* y = (x - mean) * scale + shift for channels [c0, c0+cb), scale = gamma * invstd. Never a fused
+ * multiply-add: the fused units' backward recomputes the relu's mask from x with the same two
+ * roundings (gcc does not contract in ISO C mode; clang is told here) */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
 /* one run: o = (r - m) sc + sh, then relu (NaN passes, as mtl_relu) */
 static void norm_run(const float *restrict r, float *restrict o, int L, float m, float sc, float sh, bool relu) {
     if (relu)
@@ -122,12 +122,7 @@ __attribute__((target_clones("avx512f", "default")))
 static void bn_normalise(const float *x, float *y, int N, int C, int L, int c0, int cb, const double *mean,
                          const double *invstd, const float *gamma, const float *beta, bool relu) {
     size_t stride = (size_t)C * L, off0 = (size_t)c0 * L;
-    if (L >= BN_WIDE) {
-        float m = (float)mean[c0], sc = (float)(invstd[c0] * (gamma ? gamma[c0] : 1.0f)), sh = beta ? beta[c0] : 0.0f;
-        for (int i = 0; i < N; i++) norm_run(x + off0 + i * stride, y + off0 + i * stride, L, m, sc, sh, relu);
-        return;
-    }
-    int W = cb * L;
+    int W = cb * L; /* narrow blocks only (wide rows: bn_wide_rows) */
     float m[BN_NARROW], sc[BN_NARROW], sh[BN_NARROW];
     for (int j = 0; j < W; j++) {
         int c = c0 + j / L;
@@ -142,6 +137,36 @@ static void bn_normalise(const float *x, float *y, int N, int C, int L, int c0, 
         if (relu)
             for (int j = 0; j < W; j++) o[j] = o[j] < 0.0f ? 0.0f : o[j];
     }
+}
+
+/* wide rows (L >= BN_WIDE), channels [c0, c1) read sample by sample (contiguous memory; a
+ * channel at a time strides across samples): the same per-channel sums as bn_stats, then
+ * y = (x - mean) scale + shift as bn_normalise; stats: NULL (mean and var given) */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target_clones("avx512f", "default")))
+#endif
+static void bn_wide_rows(const float *x, float *y, int N, int C, int L, int c0, int c1, bool stats, double *mean,
+                         double *var, double *invstd, double eps, const float *gamma, const float *beta, bool relu) {
+    size_t stride = (size_t)C * L;
+    if (stats) { /* mean and var hold the running sums until the end */
+        for (int c = c0; c < c1; c++) mean[c] = var[c] = 0.0;
+        for (int i = 0; i < N; i++)
+            for (int c = c0; c < c1; c++)
+                run_sums(x + i * stride + (size_t)c * L, L, x[(size_t)c * L], &mean[c], &var[c]);
+        double n = (double)N * L;
+        for (int c = c0; c < c1; c++) {
+            double m = mean[c] / n, v = var[c] / n - m * m;
+            mean[c] = x[(size_t)c * L] + m;
+            var[c] = v > 0 ? v : 0;
+        }
+    }
+    for (int c = c0; c < c1; c++) invstd[c] = 1.0 / sqrt(var[c] + eps);
+    for (int i = 0; i < N; i++)
+        for (int c = c0; c < c1; c++) {
+            size_t at = i * stride + (size_t)c * L;
+            float m = (float)mean[c], sc = (float)(invstd[c] * (gamma ? gamma[c] : 1.0f)), sh = beta ? beta[c] : 0.0f;
+            norm_run(x + at, y + at, L, m, sc, sh, relu);
+        }
 }
 
 /* per channel of the block: sdy = sum dy, sdyx = sum dy (x - mean) */
@@ -310,13 +335,24 @@ mtl_tensor *mtl__bn_forward(mtl_tape *t, mtl_tensor *x, mtl_tensor *gamma, mtl_t
             var[c] = training ? batch_stats[C + c] : running_var->data[c];
         }
     const float *g = gamma ? gamma->data : NULL, *b = beta ? beta->data : NULL;
-    int cb = bn_block(C, L);
-#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(4.0 * N * C * L))
-    for (int c0 = 0; c0 < C; c0 += cb) {
-        int nb = C - c0 < cb ? C - c0 : cb;
-        if (training && !batch_stats) bn_stats(x->data, N, C, L, c0, nb, sv->mean, var);
-        for (int c = c0; c < c0 + nb; c++) sv->invstd[c] = 1.0 / sqrt(var[c] + (double)eps);
-        bn_normalise(x->data, y->data, N, C, L, c0, nb, sv->mean, sv->invstd, g, b, relu);
+    int nt = mtl_threads_for(4.0 * N * C * L);
+    if (L >= BN_WIDE) { /* each thread a range of channels, read sample by sample */
+        if (nt > C) nt = C;
+#pragma omp parallel num_threads(nt)
+        {
+            int tid = omp_get_thread_num(), np = omp_get_num_threads();
+            bn_wide_rows(x->data, y->data, N, C, L, (int)((int64_t)C * tid / np), (int)((int64_t)C * (tid + 1) / np),
+                         training && !batch_stats, sv->mean, var, sv->invstd, (double)eps, g, b, relu);
+        }
+    } else {
+        int cb = bn_block(C, L);
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int c0 = 0; c0 < C; c0 += cb) {
+            int nb = C - c0 < cb ? C - c0 : cb;
+            if (training && !batch_stats) bn_stats(x->data, N, C, L, c0, nb, sv->mean, var);
+            for (int c = c0; c < c0 + nb; c++) sv->invstd[c] = 1.0 / sqrt(var[c] + (double)eps);
+            bn_normalise(x->data, y->data, N, C, L, c0, nb, sv->mean, sv->invstd, g, b, relu);
+        }
     }
     if (training) { /* running statistics: buffers, never differentiated */
         double mom = momentum, unbias = (double)cnt / (double)(cnt - 1);
