@@ -28,7 +28,7 @@ void expflags_defaults(expflags *f, bool tabular) {
     f->tower = "64,32", f->optimizer = "adam", f->select = "auc", f->momentum = 0, f->attention_scale = "sqrt";
     if (tabular) {
         f->data = "census-income", f->model = "mmoe", f->weighting = "ew";
-        f->epochs = 30, f->batch = 1024, f->patience = 3;
+        f->epochs = 30, f->batch = 1024, f->patience = 4, f->lr = 5e-4f;
     }
 }
 

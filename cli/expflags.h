@@ -25,7 +25,7 @@ typedef struct {
 } expflags;
 
 /* the defaults: the MTAGN recipe and protocol; with tabular, the tabular recipe (census-income
- * group 1, Adam 1e-3, batch 1024, 30 epochs, early stopping after 3 epochs without a better
+ * group 1, Adam 5e-4, batch 1024, 30 epochs, early stopping after 4 epochs without a better
  * validation AUC of the main task, whose best epoch is kept) */
 void expflags_defaults(expflags *f, bool tabular);
 /* whether argv asks for table data (--data census-income|table) or a tabular model

@@ -23,7 +23,7 @@ int cmd_train(int argc, char **argv) {
                        "last-epoch model.\n"
                        "Tables (--data census-income|table, or a tabular --model): AUC (exact), log loss,\n"
                        "accuracy, mean +- std and best over seeds. Then the defaults shown below are the tabular\n"
-                       "recipe: census-income group 1, equal weights, Adam 1e-3, batch 1024, up to 30 epochs,\n"
+                       "recipe: census-income group 1, equal weights, Adam 5e-4, batch 1024, up to 30 epochs,\n"
                        "early stopping and the kept epoch by the main (first) task's validation AUC.",
                        specs, n, argc, argv);
     if (r) return r == 1 ? 0 : 2;
