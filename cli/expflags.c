@@ -104,8 +104,8 @@ int expflags_specs(expflags *f, arg_spec *s, int n, bool with_protocol, bool wit
     }
     if (with_recipe) {
         s[n++] = (arg_spec){"epochs", ARG_INT, &f->epochs, "training epochs", 1, 1000000};
-        s[n++] = (arg_spec){"batch-size", ARG_INT, &f->batch, "windows per step", 2, 1 << 20};
-        s[n++] = (arg_spec){"lr", ARG_FLOAT, &f->lr, "Adam learning rate", 1e-9, 10};
+        s[n++] = (arg_spec){"batch-size", ARG_INT, &f->batch, "windows (or rows) per step", 2, 1 << 20};
+        s[n++] = (arg_spec){"lr", ARG_FLOAT, &f->lr, "learning rate", 1e-9, 10};
         s[n++] = (arg_spec){"weighting", ARG_STRING, &f->weighting, "task weighting: dwa or ew", 0, 0};
         s[n++] = (arg_spec){"temperature", ARG_FLOAT, &f->temperature, "DWA temperature T", 1e-6, 1e6};
         s[n++] = (arg_spec){"optimizer", ARG_STRING, &f->optimizer, "adam or sgd (PyTorch's update rules)", 0, 0};
