@@ -54,6 +54,10 @@ check "report.html shows the ROC and the expert usage" bash -c "
 check "the same seed gives the same log (but for the time column)" bash -c "
     '$mtl' train --model coamtl $T $R --seeds 1 --out '$tmp/x' >/dev/null && '$mtl' train --model coamtl $T $R --seeds 1 --out '$tmp/y' >/dev/null || exit 1
     for d in x y; do cut -d, -f1-3,5-8 '$tmp/'\$d/log.csv > '$tmp/'\$d.txt; done; cmp '$tmp/x.txt' '$tmp/y.txt'"
+check "DWA weights the tasks of a table: the logged weights move away from 1 after two epochs" bash -c "
+    '$mtl' train --model shared-bottom $T $R --weighting dwa --patience 0 --seeds 1 --out '$tmp/dwa' >/dev/null || exit 1
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if (\$i == \"a_weight\") c = i } NR > 3 && (\$c > 1.0001 || \$c < 0.9999) { moved = 1 }
+             END { exit !(c && moved) }' '$tmp/dwa/log.csv'"
 check "eval of the checkpoint reproduces the first seed's test AUC with the saved encoder" bash -c "
     '$mtl' eval --checkpoint '$tmp/run/model.safetensors' $T --format json > '$tmp/eval.json' || exit 1
     /usr/bin/python3 -c \"
