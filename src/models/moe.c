@@ -13,8 +13,8 @@
  *                  CGC; the towers read its task outputs.
  * Experts are one ReLU layer each, stored as ONE Linear(in, n * units) (tabular.h); gates are
  * Linear without bias. Every layer that reads the input block goes through mtl__tab_linear
- * (tabular.h: with per-field embeddings and a large batch, no [N, dim] block is built). Initialisation: PyTorch's defaults (Linear weight and bias
- * U(+-1/sqrt(fan_in)), Embedding N(0, 1)).
+ * (tabular.h: with per-field embeddings and a large batch, no [N, dim] block is built).
+ * Initialisation: PyTorch's defaults (Linear weight and bias U(+-1/sqrt(fan_in)), Embedding N(0, 1)).
  * Taps: features[k] = task k's tower input; attention[k][s] = task k's gate softmax at stage s
  * (omoe: the shared gate; ple: stage l = level l, the first MTL_MAX_STAGES levels). */
 #include <stdio.h>
