@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "mtl/data.h"
+#include "mtl/tabular.h"
 
 mtl_status mtl_dataset_alloc(mtl_dataset *d, int n, int channels, int length, int n_tasks) {
     if (!d) return mtl_error(MTL_ERR_ARG, "dataset_alloc: dataset is NULL");
@@ -72,4 +73,59 @@ mtl_status mtl_dataset_copy(const mtl_dataset *src, mtl_dataset *dst) {
         return mtl_error(MTL_ERR_NOMEM, "dataset_copy: out of memory");
     }
     return MTL_OK;
+}
+
+/* ---- subsets and the 1:1 split (include/mtl/tabular.h) ---------------------------- */
+
+mtl_status mtl_dataset_subset(const mtl_dataset *src, const int32_t *idx, int n, mtl_dataset *out) {
+    if (out) memset(out, 0, sizeof *out);
+    if (!src || !out || !src->x || (!idx && n > 0)) return mtl_error(MTL_ERR_ARG, "dataset_subset: null argument");
+    if (n < 1) return mtl_error(MTL_ERR_ARG, "dataset_subset: %d rows (expected at least 1)", n);
+    for (int i = 0; i < n; i++)
+        if (idx[i] < 0 || idx[i] >= src->n)
+            return mtl_error(MTL_ERR_RANGE, "dataset_subset: index %d is row %d (expected 0..%d)", i, idx[i],
+                             src->n - 1);
+    mtl_status st = mtl_dataset_alloc(out, n, src->channels, src->length, src->n_tasks);
+    if (st) return st;
+    bool ok = true;
+    if (src->record) ok = (out->record = malloc((size_t)n * sizeof *out->record)) != NULL;
+    if (ok && src->offset) ok = (out->offset = malloc((size_t)n * sizeof *out->offset)) != NULL;
+    if (!ok) {
+        mtl_dataset_free(out);
+        return mtl_error(MTL_ERR_NOMEM, "dataset_subset: out of memory for %d rows", n);
+    }
+    memcpy(out->n_classes, src->n_classes, sizeof out->n_classes);
+    memcpy(out->task_names, src->task_names, sizeof out->task_names);
+    memcpy(out->class_names, src->class_names, sizeof out->class_names);
+    out->fs = src->fs;
+    size_t per = (size_t)src->channels * (size_t)src->length;
+    for (int i = 0; i < n; i++) {
+        size_t r = (size_t)idx[i];
+        memcpy(out->x + (size_t)i * per, src->x + r * per, per * sizeof(float));
+        for (int k = 0; k < src->n_tasks; k++) out->y[k][i] = src->y[k][r];
+        if (out->record) out->record[i] = src->record[r];
+        if (out->offset) out->offset[i] = src->offset[r];
+    }
+    return MTL_OK;
+}
+
+mtl_status mtl_dataset_split_half(const mtl_dataset *src, uint64_t seed, mtl_dataset *a, mtl_dataset *b) {
+    if (a) memset(a, 0, sizeof *a);
+    if (b) memset(b, 0, sizeof *b);
+    if (!src || !a || !b || !src->x) return mtl_error(MTL_ERR_ARG, "dataset_split_half: null argument");
+    if (src->n < 2) return mtl_error(MTL_ERR_ARG, "dataset_split_half: %d rows (expected at least 2)", src->n);
+    int32_t *perm = malloc((size_t)src->n * sizeof *perm);
+    if (!perm) return mtl_error(MTL_ERR_NOMEM, "dataset_split_half: out of memory for %d rows", src->n);
+    mtl_rng r;
+    mtl_rng_init(&r, seed, 0x7ab1e);
+    mtl_status st = mtl_rng_permutation(&r, perm, src->n);
+    int half = src->n / 2;
+    if (!st) st = mtl_dataset_subset(src, perm, half, a);
+    if (!st) st = mtl_dataset_subset(src, perm + half, src->n - half, b);
+    free(perm);
+    if (st) {
+        mtl_dataset_free(a);
+        mtl_dataset_free(b);
+    }
+    return st;
 }
