@@ -54,8 +54,11 @@ static mtl_tensor *amtl_forward(mtl_model *m, mtl_tape *t, mtl_tensor *x, mtl_te
     const amtl *net = m->impl;
     const mtl_tab_model_config *c = &m->cfg.tab;
     int K = m->cfg.n_tasks, E = c->experts, d = c->units;
-    mtl_tensor *xd = mtl__tab_input_forward(t, &net->inp, x);
-    if (net->has_proj) xd = mtl_nn_linear_forward(t, &net->proj, xd);
+    /* the projection of the input block goes through mtl__tab_linear: with per-field
+     * embeddings the [N, D] block is usually never built */
+    mtl__tab_rows rows;
+    if (!mtl__tab_rows_read(t, &net->inp, x, &rows)) return NULL;
+    mtl_tensor *xd = net->has_proj ? mtl__tab_linear(t, &rows, &net->proj) : mtl__tab_rows_block(t, &rows);
     if (!xd) return NULL;
     int N = xd->shape[0];
     mtl_tensor *e = mtl__experts_forward(t, &net->experts, xd, E);

@@ -11,8 +11,9 @@ static void linear_backward(mtl_tape *t, mtl_node *n) {
     mtl_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
     int N = (int)n->iarg[0], in = (int)n->iarg[1], out = (int)n->iarg[2];
     const float *dy = n->out->grad;
-    float *dx = mtl__grad(t, x), *dw = mtl__grad(t, w), *db = b ? mtl__grad(t, b) : NULL;
-    if (dx) mtl_sgemm_par(false, false, N, in, out, 1.0f, dy, out, w->data, in, 1.0f, dx, in);
+    bool fresh = false; /* a new input gradient is written (beta 0), not zero-filled and then added to */
+    float *dx = mtl__grad_fresh(t, x, &fresh), *dw = mtl__grad(t, w), *db = b ? mtl__grad(t, b) : NULL;
+    if (dx) mtl_sgemm_par(false, false, N, in, out, 1.0f, dy, out, w->data, in, fresh ? 0.0f : 1.0f, dx, in);
     if (dw) mtl_sgemm_par(true, false, out, in, N, 1.0f, dy, out, x->data, in, 1.0f, dw, in);
     if (db)
         for (int r = 0; r < N; r++)

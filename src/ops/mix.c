@@ -1,8 +1,100 @@
 /* Per-row mixtures for gates and attention: y[n] = sum_e w[n,e] v[n,e,:] (a gate mixing
  * experts) and s[n,e] = v[n,e,:] . q[n,:] (attention scores). As batched matmuls these
  * would be N tiny GEMM calls; as loops they are one pass over v. */
+#include <omp.h>
+
 #include "autograd/tape_internal.h"
 #include "core/blas.h"
+
+/* the row workers get an AVX-512 clone, chosen when the library loads */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define CLONES
+#endif
+
+/* a . b over n floats in 16 independent partial sums (one float accumulator cannot be
+ * vectorised without reordering the sum; this order is fixed, so the result does not
+ * depend on the clone or the thread count) */
+static inline float dot(const float *a, const float *b, int n) {
+    float acc[16] = {0};
+    int u = 0;
+    for (; u + 16 <= n; u += 16)
+        for (int j = 0; j < 16; j++) acc[j] += a[u + j] * b[u + j];
+    for (int j = 0; u + j < n; j++) acc[j] += a[u + j] * b[u + j];
+    float s = 0;
+    for (int j = 0; j < 16; j++) s += acc[j];
+    return s;
+}
+
+/* rows [n0, n1) of each pass; w [N,E], v [N,E,U], q/y/dy [N,U] */
+CLONES static void mix_rows(const float *w, const float *v, float *y, int n0, int n1, int E, int U) {
+    for (int n = n0; n < n1; n++) {
+        float *o = y + (size_t)n * U;
+        for (int u = 0; u < U; u++) o[u] = 0;
+        for (int e = 0; e < E; e++) {
+            float a = w[(size_t)n * E + e];
+            const float *vr = v + ((size_t)n * E + e) * U;
+            for (int u = 0; u < U; u++) o[u] += a * vr[u];
+        }
+    }
+}
+
+CLONES static void mix_grad_rows(const float *w, const float *v, const float *dy, float *dw, float *dv, int n0,
+                                 int n1, int E, int U) {
+    for (int n = n0; n < n1; n++) {
+        const float *g = dy + (size_t)n * U;
+        for (int e = 0; e < E; e++) {
+            const float *vr = v + ((size_t)n * E + e) * U;
+            if (dw) dw[(size_t)n * E + e] += dot(g, vr, U);
+            if (dv) {
+                float a = w[(size_t)n * E + e], *d = dv + ((size_t)n * E + e) * U;
+                for (int u = 0; u < U; u++) d[u] += a * g[u];
+            }
+        }
+    }
+}
+
+CLONES static void rowdot_rows(const float *v, const float *q, float *s, int n0, int n1, int E, int U) {
+    for (int n = n0; n < n1; n++)
+        for (int e = 0; e < E; e++) s[(size_t)n * E + e] = dot(v + ((size_t)n * E + e) * U, q + (size_t)n * U, U);
+}
+
+CLONES static void rowdot_grad_rows(const float *v, const float *q, const float *ds, float *dv, float *dq, int n0,
+                                    int n1, int E, int U) {
+    for (int n = n0; n < n1; n++) {
+        const float *qr = q + (size_t)n * U;
+        float *dqr = dq ? dq + (size_t)n * U : NULL;
+        for (int e = 0; e < E; e++) {
+            float g = ds[(size_t)n * E + e];
+            const float *vr = v + ((size_t)n * E + e) * U;
+            if (dv) {
+                float *d = dv + ((size_t)n * E + e) * U;
+                for (int u = 0; u < U; u++) d[u] += g * qr[u];
+            }
+            if (dqr)
+                for (int u = 0; u < U; u++) dqr[u] += g * vr[u];
+        }
+    }
+}
+
+/* runs `call` on row ranges [n0, n1), one contiguous range per thread the work is worth
+ * (no parallel region for one thread: small batches, single-row scoring) */
+#define ROWS_PARALLEL(N, work, call)                                                                                \
+    do {                                                                                                            \
+        int nt_ = mtl_threads_for(work);                                                                            \
+        if (nt_ <= 1) {                                                                                             \
+            int n0 = 0, n1 = (N);                                                                                   \
+            call;                                                                                                   \
+            break;                                                                                                  \
+        }                                                                                                           \
+        _Pragma("omp parallel num_threads(nt_)")                                                                    \
+        {                                                                                                           \
+            int th_ = omp_get_thread_num(), k_ = omp_get_num_threads();                                             \
+            int n0 = (int)((int64_t)(N) * th_ / k_), n1 = (int)((int64_t)(N) * (th_ + 1) / k_);                     \
+            call;                                                                                                   \
+        }                                                                                                           \
+    } while (0)
 
 static bool shapes_ok(mtl_tape *t, const char *op, const mtl_tensor *v, const mtl_tensor *o, int o_last) {
     char b1[64], b2[64];
@@ -20,22 +112,7 @@ static void mix_backward(mtl_tape *t, mtl_node *nd) {
     int N = v->shape[0], E = v->shape[1], U = v->shape[2];
     const float *dy = nd->out->grad;
     float *dw = mtl__grad(t, w), *dv = mtl__grad(t, v);
-#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(2.0 * N * E * U))
-    for (int n = 0; n < N; n++) {
-        const float *g = dy + (size_t)n * U;
-        for (int e = 0; e < E; e++) {
-            const float *vr = v->data + ((size_t)n * E + e) * U;
-            if (dw) {
-                float s = 0;
-                for (int u = 0; u < U; u++) s += g[u] * vr[u];
-                dw[(size_t)n * E + e] += s;
-            }
-            if (dv) {
-                float a = w->data[(size_t)n * E + e], *d = dv + ((size_t)n * E + e) * U;
-                for (int u = 0; u < U; u++) d[u] += a * g[u];
-            }
-        }
-    }
+    ROWS_PARALLEL(N, 2.0 * N * E * U, mix_grad_rows(w->data, v->data, dy, dw, dv, n0, n1, E, U));
 }
 
 mtl_tensor *mtl_mix(mtl_tape *t, mtl_tensor *w, mtl_tensor *v) {
@@ -44,16 +121,7 @@ mtl_tensor *mtl_mix(mtl_tape *t, mtl_tensor *w, mtl_tensor *v) {
     int N = v->shape[0], E = v->shape[1], U = v->shape[2];
     mtl_tensor *y = mtl__new(t, MTL_SHAPE(N, U));
     if (!y) return NULL;
-#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(2.0 * N * E * U))
-    for (int n = 0; n < N; n++) {
-        float *o = y->data + (size_t)n * U;
-        for (int u = 0; u < U; u++) o[u] = 0;
-        for (int e = 0; e < E; e++) {
-            float a = w->data[(size_t)n * E + e];
-            const float *vr = v->data + ((size_t)n * E + e) * U;
-            for (int u = 0; u < U; u++) o[u] += a * vr[u];
-        }
-    }
+    ROWS_PARALLEL(N, 2.0 * N * E * U, mix_rows(w->data, v->data, y->data, n0, n1, E, U));
     mtl__record(t, "mix", mix_backward, y, 2, (mtl_tensor *[]){w, v});
     return y;
 }
@@ -63,21 +131,7 @@ static void rowdot_backward(mtl_tape *t, mtl_node *nd) {
     int N = v->shape[0], E = v->shape[1], U = v->shape[2];
     const float *ds = nd->out->grad;
     float *dv = mtl__grad(t, v), *dq = mtl__grad(t, q);
-#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(2.0 * N * E * U))
-    for (int n = 0; n < N; n++) {
-        const float *qr = q->data + (size_t)n * U;
-        float *dqr = dq ? dq + (size_t)n * U : NULL;
-        for (int e = 0; e < E; e++) {
-            float g = ds[(size_t)n * E + e];
-            const float *vr = v->data + ((size_t)n * E + e) * U;
-            if (dv) {
-                float *d = dv + ((size_t)n * E + e) * U;
-                for (int u = 0; u < U; u++) d[u] += g * qr[u];
-            }
-            if (dqr)
-                for (int u = 0; u < U; u++) dqr[u] += g * vr[u];
-        }
-    }
+    ROWS_PARALLEL(N, 2.0 * N * E * U, rowdot_grad_rows(v->data, q->data, ds, dv, dq, n0, n1, E, U));
 }
 
 mtl_tensor *mtl_rowdot(mtl_tape *t, mtl_tensor *v, mtl_tensor *q) {
@@ -86,16 +140,7 @@ mtl_tensor *mtl_rowdot(mtl_tape *t, mtl_tensor *v, mtl_tensor *q) {
     int N = v->shape[0], E = v->shape[1], U = v->shape[2];
     mtl_tensor *s = mtl__new(t, MTL_SHAPE(N, E));
     if (!s) return NULL;
-#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(2.0 * N * E * U))
-    for (int n = 0; n < N; n++) {
-        const float *qr = q->data + (size_t)n * U;
-        for (int e = 0; e < E; e++) {
-            const float *vr = v->data + ((size_t)n * E + e) * U;
-            float acc = 0;
-            for (int u = 0; u < U; u++) acc += vr[u] * qr[u];
-            s->data[(size_t)n * E + e] = acc;
-        }
-    }
+    ROWS_PARALLEL(N, 2.0 * N * E * U, rowdot_rows(v->data, q->data, s->data, n0, n1, E, U));
     mtl__record(t, "rowdot", rowdot_backward, s, 2, (mtl_tensor *[]){v, q});
     return s;
 }

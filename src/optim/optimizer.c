@@ -1,6 +1,7 @@
 /* SGD, Adam and AdamW over the parameter block, with torch.optim's update formulas
  * (PyTorch 1.13, single-tensor "for-loop" implementations). */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,17 +91,14 @@ static void sgd_step(mtl_optimizer *o, float *p, const float *g, int64_t n) {
     }
 }
 
-static void adam_step(mtl_optimizer *o, float *p, const float *g, int64_t n) {
-    const mtl_opt_config *c = &o->cfg;
-    float b1 = c->beta1, b2 = c->beta2, lr = c->lr, wd = c->weight_decay, eps = c->eps;
-    bool decoupled = c->kind == MTL_OPT_ADAMW;
-    /* bias corrections in double, as torch computes them in Python */
-    double bc1 = 1.0 - pow((double)b1, (double)o->steps);
-    double bc2 = 1.0 - pow((double)b2, (double)o->steps);
-    float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
-    float *m = o->m, *v = o->v, *vmax = o->vmax;
-#pragma omp parallel for schedule(static) num_threads(mtl_threads_for(16.0 * n))
-    for (int64_t i = 0; i < n; i++) {
+/* elements [i0, i1) of Adam's update; an AVX-512 clone is chosen when the library loads
+ * (element-wise, so every clone gives the same bits) */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target_clones("avx512f", "default")))
+#endif
+static void adam_range(float *p, const float *g, float *m, float *v, float *vmax, int64_t i0, int64_t i1, float b1,
+                       float b2, float lr, float wd, float eps, bool decoupled, float step_size, float bc2_sqrt) {
+    for (int64_t i = i0; i < i1; i++) {
         float d = g[i];
         if (decoupled) p[i] *= 1.0f - lr * wd;
         else if (wd != 0) d += wd * p[i];
@@ -110,6 +108,23 @@ static void adam_step(mtl_optimizer *o, float *p, const float *g, int64_t n) {
         if (vmax) vv = vmax[i] = vmax[i] > vv ? vmax[i] : vv;
         float denom = sqrtf(vv) / bc2_sqrt + eps;
         p[i] -= step_size * (m[i] / denom);
+    }
+}
+
+static void adam_step(mtl_optimizer *o, float *p, const float *g, int64_t n) {
+    const mtl_opt_config *c = &o->cfg;
+    float b1 = c->beta1, b2 = c->beta2, lr = c->lr, wd = c->weight_decay, eps = c->eps;
+    bool decoupled = c->kind == MTL_OPT_ADAMW;
+    /* bias corrections in double, as torch computes them in Python */
+    double bc1 = 1.0 - pow((double)b1, (double)o->steps);
+    double bc2 = 1.0 - pow((double)b2, (double)o->steps);
+    float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
+    int nt = mtl_threads_for(16.0 * n);
+#pragma omp parallel num_threads(nt)
+    {
+        int th = omp_get_thread_num(), k = omp_get_num_threads();
+        adam_range(p, g, o->m, o->v, o->vmax, n * th / k, n * (th + 1) / k, b1, b2, lr, wd, eps, decoupled, step_size,
+                   bc2_sqrt);
     }
 }
 
