@@ -14,39 +14,14 @@ static const char *class_name(const mtl_checkpoint_info *ci, int k, int j, char 
     return buf;
 }
 
-/* a tabular checkpoint: the part's rows encoded with the checkpoint's own encoder (the test
- * file split 1:1 as in training, or the training file) */
+/* a tabular checkpoint: the part's rows encoded with the checkpoint's own encoder */
 static mtl_status table_part(const mtl_data_spec *d, const mtl_checkpoint_info *ci, const char *part,
                              mtl_dataset *out) {
-    char train_path[MTL_PATH_MAX], test_path[MTL_PATH_MAX];
-    mtl_status s = MTL_OK;
-    if (d->census_group) {
-        s = mtl_census_files(d->path, train_path, test_path, sizeof train_path);
-    } else if (!d->train_file || !d->test_file) {
-        return mtl_error(MTL_ERR_ARG, "a tabular checkpoint needs --data census-income or --data table with "
-                         "--train-file and --test-file");
-    } else {
-        snprintf(train_path, sizeof train_path, "%s", d->train_file);
-        snprintf(test_path, sizeof test_path, "%s", d->test_file);
-    }
     mtl_tab_encoder *e = NULL;
-    if (!s && (s = mtl_tab_encoder_from_json(ci->encoder, &e)))
-        s = mtl_error(s, "the checkpoint's encoder: %s", mtl_last_error());
-    if (!s && !strcmp(part, "train")) {
-        s = mtl_tab_encode_file(e, train_path, true, out);
-    } else if (!s) {
-        mtl_dataset all, val;
-        memset(&all, 0, sizeof all), memset(&val, 0, sizeof val);
-        s = mtl_tab_encode_file(e, test_path, true, &all);
-        if (!s) s = mtl_dataset_split_half(&all, d->split_seed, &val, out);
-        if (!s && !strcmp(part, "val")) {
-            mtl_dataset_free(out);
-            *out = val;
-        } else {
-            mtl_dataset_free(&val);
-        }
-        mtl_dataset_free(&all);
-    }
+    mtl_status s = mtl_tab_encoder_from_json(ci->encoder, &e);
+    if (s) return mtl_error(s, "the checkpoint's encoder: %s", mtl_last_error());
+    bool train = !strcmp(part, "train"), val = !strcmp(part, "val");
+    s = mtl_table_encode(d, e, train ? out : NULL, val ? out : NULL, !train && !val ? out : NULL);
     mtl_tab_encoder_free(e);
     return s;
 }

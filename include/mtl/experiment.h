@@ -45,6 +45,9 @@ mtl_status mtl_data_load(const mtl_data_spec *s, uint64_t seed, mtl_dataset *tra
 mtl_status mtl_table_schema(const mtl_data_spec *s, mtl_tab_schema *out);
 mtl_status mtl_table_load(const mtl_data_spec *s, mtl_tab_encoder **enc, mtl_dataset *train, mtl_dataset *val,
                           mtl_dataset *test);
+/* the same rows encoded with a given encoder (e.g. a checkpoint's); any output may be NULL */
+mtl_status mtl_table_encode(const mtl_data_spec *s, const mtl_tab_encoder *e, mtl_dataset *train, mtl_dataset *val,
+                            mtl_dataset *test);
 /* fills cfg's input fields (in_channels, length, tab.n_ids, n_cont, vocab, hash_buckets) from e */
 void mtl_tab_model_input(const mtl_tab_encoder *e, mtl_model_config *cfg);
 

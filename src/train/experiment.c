@@ -78,6 +78,42 @@ mtl_status mtl_table_schema(const mtl_data_spec *s, mtl_tab_schema *out) {
     return st;
 }
 
+/* the spec's training and test files */
+static mtl_status table_files(const mtl_data_spec *s, char *train_path, char *test_path, size_t size) {
+    if (s->census_group) {
+        if (!s->path) return mtl_error(MTL_ERR_ARG, "data census-income: no directory given (--data-dir)");
+        return mtl_census_files(s->path, train_path, test_path, size);
+    }
+    if (!s->train_file || !s->test_file)
+        return mtl_error(MTL_ERR_ARG, "data table: give the training and test files (--train-file, --test-file)");
+    snprintf(train_path, size, "%s", s->train_file);
+    snprintf(test_path, size, "%s", s->test_file);
+    return MTL_OK;
+}
+
+mtl_status mtl_table_encode(const mtl_data_spec *s, const mtl_tab_encoder *e, mtl_dataset *train, mtl_dataset *val,
+                            mtl_dataset *test) {
+    if (!s || !e) return mtl_error(MTL_ERR_ARG, "table_encode: null argument");
+    char train_path[MTL_PATH_MAX], test_path[MTL_PATH_MAX];
+    mtl_status st = table_files(s, train_path, test_path, sizeof train_path);
+    if (!st && train) st = mtl_tab_encode_file(e, train_path, true, train);
+    if (st || (!val && !test)) return st;
+    mtl_dataset all, a, b;
+    memset(&all, 0, sizeof all), memset(&a, 0, sizeof a), memset(&b, 0, sizeof b);
+    st = mtl_tab_encode_file(e, test_path, true, &all);
+    if (!st) st = mtl_dataset_split_half(&all, s->split_seed, &a, &b);
+    mtl_dataset_free(&all);
+    if (!st) {
+        if (val) *val = a;
+        else mtl_dataset_free(&a);
+        if (test) *test = b;
+        else mtl_dataset_free(&b);
+    } else if (train) {
+        mtl_dataset_free(train);
+    }
+    return st;
+}
+
 mtl_status mtl_table_load(const mtl_data_spec *s, mtl_tab_encoder **enc, mtl_dataset *train, mtl_dataset *val,
                           mtl_dataset *test) {
     if (!s || !enc) return mtl_error(MTL_ERR_ARG, "table_load: null argument");
@@ -86,35 +122,12 @@ mtl_status mtl_table_load(const mtl_data_spec *s, mtl_tab_encoder **enc, mtl_dat
     if (!schema) return mtl_error(MTL_ERR_NOMEM, "table_load: out of memory");
     char train_path[MTL_PATH_MAX], test_path[MTL_PATH_MAX];
     mtl_status st = mtl_table_schema(s, schema);
-    if (!st && s->census_group) {
-        if (!s->path) st = mtl_error(MTL_ERR_ARG, "data census-income: no directory given (--data-dir)");
-        else st = mtl_census_files(s->path, train_path, test_path, sizeof train_path);
-    } else if (!st) {
-        if (!s->train_file || !s->test_file)
-            st = mtl_error(MTL_ERR_ARG, "data table: give the training and test files (--train-file, --test-file)");
-        else
-            snprintf(train_path, sizeof train_path, "%s", s->train_file),
-                snprintf(test_path, sizeof test_path, "%s", s->test_file);
-    }
-    mtl_dataset all;
-    memset(&all, 0, sizeof all);
+    if (!st) st = table_files(s, train_path, test_path, sizeof train_path);
     if (!st) st = mtl_tab_fit(schema, train_path, enc, train);
-    if (!st && (val || test)) st = mtl_tab_encode_file(*enc, test_path, true, &all);
-    if (!st && (val || test)) {
-        mtl_dataset a, b;
-        memset(&a, 0, sizeof a), memset(&b, 0, sizeof b);
-        st = mtl_dataset_split_half(&all, s->split_seed, &a, &b);
-        if (!st) {
-            if (val) *val = a;
-            else mtl_dataset_free(&a);
-            if (test) *test = b;
-            else mtl_dataset_free(&b);
-        }
-    }
-    mtl_dataset_free(&all);
+    if (!st) st = mtl_table_encode(s, *enc, NULL, val, test);
     free(schema);
     if (st) {
-        if (train) mtl_dataset_free(train);
+        if (train && *enc) mtl_dataset_free(train); /* fitted (and encoded) before the test file failed */
         mtl_tab_encoder_free(*enc);
         *enc = NULL;
     }
