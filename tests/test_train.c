@@ -10,13 +10,15 @@
 #include "harness.h"
 #include "mtl/experiment.h"
 
+static const float ONE3[3] = {1, 1, 1};
+
 static void test_ew(void) {
     mtl_weighting *w = NULL;
     CHECK_OK(mtl_weighting_create("ew", 3, NULL, &w));
     float lam[3];
     double h[9] = {1, 2, 3, 2, 2, 2, 1, 1, 1};
     for (int e = 0; e < 4; e++) {
-        CHECK_OK(mtl_weighting_epoch_begin(w, e, h, lam));
+        CHECK_OK(mtl_weighting_weights(w, e, h, ONE3, lam));
         for (int k = 0; k < 3; k++) CHECK(lam[k] == 1.0f, "ew epoch %d task %d: %g", e, k, (double)lam[k]);
     }
     mtl_weighting_free(w);
@@ -30,18 +32,18 @@ static void test_dwa(void) {
     float lam[2];
     /* epochs 0 and 1: 1 */
     double h[8] = {2.0, 1.0, 1.0, 0.9, 0.5, 0.45, 0.4, 0.4};
-    CHECK_OK(mtl_weighting_epoch_begin(w, 0, NULL, lam));
+    CHECK_OK(mtl_weighting_weights(w, 0, NULL, ONE3, lam));
     CHECK(lam[0] == 1.0f && lam[1] == 1.0f, "epoch 0 weights %g %g", (double)lam[0], (double)lam[1]);
-    CHECK_OK(mtl_weighting_epoch_begin(w, 1, h, lam));
+    CHECK_OK(mtl_weighting_weights(w, 1, h, ONE3, lam));
     CHECK(lam[0] == 1.0f && lam[1] == 1.0f, "epoch 1 weights %g %g", (double)lam[0], (double)lam[1]);
     /* epoch 2: r = (1/2, 0.9/1) -> K exp(r/T) / sum exp(r/T), straight from the formula */
-    CHECK_OK(mtl_weighting_epoch_begin(w, 2, h, lam));
+    CHECK_OK(mtl_weighting_weights(w, 2, h, ONE3, lam));
     double r0 = 1.0 / 2.0, r1 = 0.9 / 1.0, e0 = exp(r0 / 2), e1 = exp(r1 / 2);
     CHECK_CLOSE(lam[0], 2 * e0 / (e0 + e1), 1e-6, 0, "dwa epoch 2 task 0");
     CHECK_CLOSE(lam[1], 2 * e1 / (e0 + e1), 1e-6, 0, "dwa epoch 2 task 1");
     CHECK(lam[1] > lam[0], "the task whose loss fell less gets more weight");
     /* epoch 3 uses epochs 2 and 1 */
-    CHECK_OK(mtl_weighting_epoch_begin(w, 3, h, lam));
+    CHECK_OK(mtl_weighting_weights(w, 3, h, ONE3, lam));
     r0 = 0.5 / 1.0, r1 = 0.45 / 0.9, e0 = exp(r0 / 2), e1 = exp(r1 / 2);
     CHECK_CLOSE(lam[0], 2 * e0 / (e0 + e1), 1e-6, 0, "dwa epoch 3 task 0");
     CHECK_CLOSE(lam[0] + lam[1], 2.0, 1e-6, 0, "dwa weights sum to K");
@@ -51,13 +53,13 @@ static void test_dwa(void) {
     CHECK_OK(mtl_weighting_create("dwa", 3, &c, &w));
     float l3[3];
     double h3[9] = {1, 2, 4, 0.5, 1, 2, 0.25, 0.5, 1};
-    CHECK_OK(mtl_weighting_epoch_begin(w, 2, h3, l3));
+    CHECK_OK(mtl_weighting_weights(w, 2, h3, ONE3, l3));
     for (int k = 0; k < 3; k++) CHECK_CLOSE(l3[k], 1.0, 1e-6, 0, "identical ratios give equal weights");
     /* a zero loss two epochs back cannot be divided by */
     double hz[6] = {0, 1, 1, 1, 1, 1};
-    CHECK(mtl_weighting_epoch_begin(w, 2, hz, l3) == MTL_ERR_NUMERIC, "zero loss -> numeric error");
+    CHECK(mtl_weighting_weights(w, 2, hz, ONE3, l3) == MTL_ERR_NUMERIC, "zero loss -> numeric error");
     double hn[6] = {NAN, 1, 1, 1, 1, 1};
-    CHECK(mtl_weighting_epoch_begin(w, 2, hn, l3) == MTL_ERR_NUMERIC, "NaN history -> numeric error");
+    CHECK(mtl_weighting_weights(w, 2, hn, ONE3, l3) == MTL_ERR_NUMERIC, "NaN history -> numeric error");
     mtl_weighting_free(w);
     CHECK(mtl_weighting_create("gradnorm-ish", 2, NULL, &w) == MTL_ERR_ARG, "unknown weighting");
     CHECK(strstr(mtl_last_error(), "dwa") != NULL, "the error lists the known ones: %s", mtl_last_error());

@@ -61,6 +61,9 @@ typedef struct {
     mtl_tensor *features[MTL_MAX_TASKS];                  /* [N, F]: each task's head input */
     int n_stages;                                         /* attention stages per task (0: none) */
     mtl_tensor *attention[MTL_MAX_TASKS][MTL_MAX_STAGES]; /* [N, C_stage]: per-channel attention weights */
+    mtl_tensor *rep; /* the shared representation, where the model has one: every path from the shared
+                        parameters to the logits passes through it (hard sharing: mt1dcnn, jlcnn,
+                        shared-bottom, omoe); the gradient strategies' rep_grad acts on it */
 } mtl_model_taps;
 
 typedef struct mtl_model mtl_model;

@@ -66,6 +66,20 @@ mtl_status mtl_backward_weighted(mtl_tape *t, int k, mtl_tensor *const *losses, 
  * parameters are the first mtl_params_shared_size(P) floats of each row. */
 mtl_status mtl_backward_into(mtl_tape *t, mtl_tensor *loss, float weight, mtl_params *P, float *grad_row);
 
+/* backward of weight * loss with the SHARED parameters' gradients accumulated into
+ * shared_row (mtl_params_shared_size(P) floats, laid out like the start of the block) and
+ * the task-specific ones accumulated into the gradient block as usual: one call per task
+ * gives the K per-task shared gradient rows while every task-specific parameter gets the
+ * sum of its tasks' gradients. */
+mtl_status mtl_backward_split(mtl_tape *t, mtl_tensor *loss, float weight, mtl_params *P, float *shared_row);
+/* backward of weight * loss down to rep (an op's output) only: the ops before rep are not
+ * run; rep_grad (rep->size floats) receives the gradient of weight * loss with respect to
+ * rep, and task-specific parameters accumulate theirs into the block. MTL_ERR_STATE when
+ * the loss reaches a shared parameter or an earlier activation by another path than rep.
+ * Continue with mtl_backward_from(t, rep, combined gradient). */
+mtl_status mtl_backward_to(mtl_tape *t, mtl_tensor *loss, float weight, mtl_tensor *rep, mtl_params *P,
+                           float *rep_grad);
+
 /* backward from a tensor of any shape with a given gradient dy (y->size floats),
  * e.g. the gradient of a loss with respect to a shared representation. */
 mtl_status mtl_backward_from(mtl_tape *t, mtl_tensor *y, const float *dy);

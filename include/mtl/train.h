@@ -22,7 +22,9 @@ typedef struct {
     mtl_opt_config opt;
     uint64_t seed; /* shuffling and dropout */
     const char *weighting;      /* "ew" (NULL means ew), "dwa", ... (mtl_weighting_kinds) */
-    mtl_weighting_config wcfg;  /* its settings (zero: the defaults) */
+    mtl_weighting_config wcfg;  /* its settings (zero: the defaults; lr 0: the optimizer's learning rate) */
+    bool rep_grad;              /* gradient strategies act on the gradient of the model's shared
+                                   representation (taps.rep) instead of the shared parameters' */
     bool best_on_val;           /* keep the epoch with the best validation criterion (needs eval data);
                                    false: the last epoch's model */
     mtl_select select;          /* the criterion (default: mean accuracy) */
@@ -38,7 +40,8 @@ typedef struct {
     double train_loss[MTL_MAX_TASKS], train_acc[MTL_MAX_TASKS];
     double eval_loss[MTL_MAX_TASKS], eval_acc[MTL_MAX_TASKS]; /* when an evaluation set is given */
     double eval_auc[MTL_MAX_TASKS];                           /* two-class tasks (NaN otherwise) */
-    float weights[MTL_MAX_TASKS];                             /* task weights used this epoch */
+    float weights[MTL_MAX_TASKS];                             /* the strategy's per-task scale, mean over the
+                                                                 epoch's steps (mtl/weighting.h) */
     double seconds;                                           /* this epoch's wall time */
     int best_epoch;                                           /* best_on_val: best epoch so far (-1: none) */
 } mtl_epoch_stats;

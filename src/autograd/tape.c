@@ -314,8 +314,8 @@ static void clear_activation_grads(mtl_tape *t) {
 }
 
 /* seeds: k tensors; each gets weights[k] (scalar losses) or the array seeds[k] */
-static mtl_status run_backward(mtl_tape *t, int k, mtl_tensor *const *ys, const float *weights,
-                               const float *const *seeds, const char *op) {
+static mtl_status run_backward_above(mtl_tape *t, int k, mtl_tensor *const *ys, const float *weights,
+                                     const float *const *seeds, int stop, const char *op) {
     for (int i = 0; i < k; i++) {
         mtl_status s = check_seed(t, ys[i], seeds == NULL, op);
         if (s) return s;
@@ -329,7 +329,7 @@ static mtl_status run_backward(mtl_tape *t, int k, mtl_tensor *const *ys, const 
         else
             g[0] += weights ? weights[i] : 1.0f;
     }
-    for (int i = t->n_nodes - 1; i >= 0; i--) {
+    for (int i = t->n_nodes - 1; i > stop; i--) {
         mtl_node *n = &t->nodes[i];
         if (!n->out->grad) continue; /* not on a path from these losses */
         n->backward(t, n);
@@ -339,6 +339,12 @@ static mtl_status run_backward(mtl_tape *t, int k, mtl_tensor *const *ys, const 
         if (!t->keep_grads && !seed && !(n->out->flags & MTL_TENSOR_PARAM)) recycle_grad(t, n->out);
     }
     return MTL_OK;
+}
+
+/* every node (stop = -1) */
+static mtl_status run_backward(mtl_tape *t, int k, mtl_tensor *const *ys, const float *weights,
+                               const float *const *seeds, const char *op) {
+    return run_backward_above(t, k, ys, weights, seeds, -1, op);
 }
 
 mtl_status mtl_backward(mtl_tape *t, mtl_tensor *loss, float weight) {
@@ -370,5 +376,53 @@ mtl_status mtl_backward_into(mtl_tape *t, mtl_tensor *loss, float weight, mtl_pa
         const mtl_param_info *pi = mtl_params_info(P, i);
         if (pi->trainable) pi->tensor->grad = block + pi->offset;
     }
+    return s;
+}
+
+/* points the gradients of P's trainable parameters of one side (shared or task-specific)
+ * at row + offset (row NULL: back at the gradient block) */
+static void point_grads(mtl_params *P, bool shared, float *row) {
+    float *block = mtl_params_grad(P);
+    int np = mtl_params_count(P);
+    for (int i = 0; i < np; i++) {
+        const mtl_param_info *pi = mtl_params_info(P, i);
+        if (pi->trainable && (pi->owner == MTL_OWNER_SHARED) == shared)
+            pi->tensor->grad = (row ? row : block) + pi->offset;
+    }
+}
+
+mtl_status mtl_backward_split(mtl_tape *t, mtl_tensor *loss, float weight, mtl_params *P, float *shared_row) {
+    if (!P || !shared_row) return mtl_error(MTL_ERR_ARG, "backward_split: params or shared_row is NULL");
+    if (!mtl_params_finalized(P)) return mtl_error(MTL_ERR_STATE, "backward_split: parameters not finalized");
+    point_grads(P, true, shared_row); /* shared parameters come first: offsets are row offsets */
+    mtl_status s = run_backward(t, 1, &loss, &weight, NULL, "backward_split");
+    point_grads(P, true, NULL);
+    return s;
+}
+
+mtl_status mtl_backward_to(mtl_tape *t, mtl_tensor *loss, float weight, mtl_tensor *rep, mtl_params *P,
+                           float *rep_grad) {
+    if (!rep || !rep_grad || !P) return mtl_error(MTL_ERR_ARG, "backward_to: rep, rep_grad or params is NULL");
+    if (!t) return mtl_error(MTL_ERR_ARG, "backward_to: tape is NULL");
+    int r = -1;
+    for (int i = t->n_nodes - 1; i >= 0 && r < 0; i--)
+        if (t->nodes[i].out == rep) r = i;
+    if (r < 0) return mtl_error(MTL_ERR_ARG, "backward_to: the representation is not an output of this tape's ops");
+    int64_t S = mtl_params_shared_size(P);
+    float *trap = S ? calloc((size_t)S, sizeof(float)) : NULL;
+    if (S && !trap) return mtl_error(MTL_ERR_NOMEM, "backward_to: out of memory");
+    /* the shared parameters' gradients go to a trap that must stay zero */
+    point_grads(P, true, trap);
+    mtl_status s = run_backward_above(t, 1, &loss, &weight, NULL, r, "backward_to");
+    point_grads(P, true, NULL);
+    bool leak = false;
+    for (int64_t i = 0; i < S && !s; i++) leak |= trap[i] != 0.0f;
+    for (int i = 0; i < r && !s && !leak; i++) leak |= t->nodes[i].out->grad != NULL;
+    free(trap);
+    if (!s && leak)
+        s = mtl_error(MTL_ERR_STATE, "backward_to: the loss reaches shared parameters other than through the "
+                      "representation (the model has no single shared representation)");
+    if (!s && !rep->grad) memset(rep_grad, 0, (size_t)rep->size * sizeof(float));
+    else if (!s) memcpy(rep_grad, rep->grad, (size_t)rep->size * sizeof(float));
     return s;
 }

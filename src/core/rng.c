@@ -66,7 +66,8 @@ uint64_t mtl_rng_below(mtl_rng *r, uint64_t n) {
     /* rejection on 64-bit draws: the accepted range is a multiple of n */
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     for (;;) {
-        uint64_t x = ((uint64_t)mtl_rng_u32(r) << 32) | mtl_rng_u32(r);
+        uint64_t hi = mtl_rng_u32(r); /* two statements: the high word is drawn first, always */
+        uint64_t x = hi << 32 | mtl_rng_u32(r);
         if (x < limit) return x % n;
     }
 }

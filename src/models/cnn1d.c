@@ -83,6 +83,7 @@ static int mt1d_len(int n) {
 static mtl_tensor *mt1dcnn_forward(mtl_model *m, mtl_tape *t, mtl_tensor *x, mtl_tensor **logits) {
     mt1dcnn *net = m->impl;
     for (int i = 0; i < 5; i++) x = cbn_forward(t, &net->trunk[i], x);
+    m->taps.rep = x;
     for (int k = 0; k < m->cfg.n_tasks; k++) {
         mtl_tensor *z = cbn_forward(t, &net->branch[k][1], cbn_forward(t, &net->branch[k][0], x));
         m->taps.features[k] = mtl_mean(t, z, 2, false);
@@ -130,6 +131,7 @@ static int jl_len(int n) { return n / 64; }
 static mtl_tensor *jlcnn_forward(mtl_model *m, mtl_tape *t, mtl_tensor *x, mtl_tensor **logits) {
     jlcnn *net = m->impl;
     for (int i = 0; i < 6; i++) x = mtl_maxpool1d(t, cbn_forward(t, &net->encoder[i], x), 2, 2);
+    m->taps.rep = x;
     x = mtl_reshape(t, x, MTL_SHAPE(x ? x->shape[0] : 0, -1));
     for (int k = 0; k < m->cfg.n_tasks; k++) {
         m->taps.features[k] = mtl_relu(t, mtl_nn_linear_forward(t, &net->fc[k], x));

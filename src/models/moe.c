@@ -112,6 +112,7 @@ static mtl_tensor *moe_forward(mtl_model *m, mtl_tape *t, mtl_tensor *x, mtl_ten
     case SHARED_BOTTOM:
         feat[0] = mtl_relu(t, mtl__tab_linear(t, &rows, &net->bottom[0].layer[0]));
         for (int k = 1; k < K; k++) feat[k] = feat[0];
+        m->taps.rep = feat[0];
         break;
     case OMOE:
     case MMOE: {
@@ -124,6 +125,7 @@ static mtl_tensor *moe_forward(mtl_model *m, mtl_tape *t, mtl_tensor *x, mtl_ten
                 mtl_tensor *g = mtl_softmax(t, mtl__tab_linear(t, &rows, &net->gate[k]), -1);
                 m->taps.attention[k][0] = g;
                 feat[k] = mtl_mix(t, g, e);
+                if (net->kind == OMOE) m->taps.rep = feat[k]; /* one gate: every task reads this mixture */
             }
         }
         m->taps.n_stages = 1;

@@ -181,6 +181,7 @@ mtl_experiment_config mtl_experiment_defaults(void) {
     c.train.opt = mtl_opt_defaults(MTL_OPT_ADAM);
     c.train.weighting = "dwa";
     c.train.wcfg = mtl_weighting_defaults();
+    c.train.wcfg.lr = 0; /* the optimizer's */
     c.n_seeds = 5;
     c.seed = 1;
     c.report = true;

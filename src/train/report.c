@@ -268,6 +268,11 @@ static mtl_status write_curves(FILE *f, const mtl_report *r) {
     if (band)
         fputs("<p class=\"expl\">Lines are means over seeds; shaded bands are \xC2\xB1 one standard deviation."
               "</p>\n", f);
+    if (r->n_weight > 0)
+        fputs("<p class=\"expl\">Task weights: the weighting strategy's scale of each task, the mean over an epoch's "
+              "steps: the factor of the task's loss, or for a gradient strategy the weight of the task's gradient in "
+              "the combined one (d = sum of weight x gradient; least-squares weights where the method has none).</p>\n",
+              f);
     mtl_status s;
     if ((s = curve(f, r, "Loss", "loss", r->n_loss, r->loss)) ||
         (s = curve(f, r, "Accuracy", "accuracy", r->n_acc, r->acc)) ||

@@ -85,6 +85,101 @@ static mtl_status snapshot(mtl_params *P, float **buf, bool restore) {
     return MTL_OK;
 }
 
+/* ---- the backward of one step under the weighting strategy -------------------------- */
+
+/* the gradient strategies' workspace: G [K x D] and d [D], kept across steps */
+typedef struct {
+    float *G, *d;
+    int64_t cap;                  /* D they hold */
+    int64_t last_begin, last_end; /* the last shared layer's columns of G (parameters, not rep) */
+} grad_space;
+
+/* the columns of the last shared weight matrix (the last shared trainable tensor with two or
+ * more dimensions in block order; gradnorm's W) */
+static void last_shared_layer(mtl_params *P, int64_t *b, int64_t *e) {
+    *b = *e = 0;
+    int np = mtl_params_count(P);
+    for (int i = 0; i < np; i++) {
+        const mtl_param_info *pi = mtl_params_info(P, i);
+        if (pi->trainable && pi->owner == MTL_OWNER_SHARED && pi->tensor->ndim >= 2 && pi->offset >= *b)
+            *b = pi->offset, *e = pi->offset + pi->tensor->size;
+    }
+}
+
+/* zero-filled gradient block, then this step's gradient for the optimizer; alpha: the
+ * per-task scale that is logged */
+static mtl_status step_backward(mtl_model *m, mtl_tape *t, mtl_weighting *wt, bool rep_grad, int K,
+                                mtl_tensor **losses, const float *w, grad_space *ws, float *alpha) {
+    mtl_params *P = m->params;
+    int64_t S = mtl_params_shared_size(P);
+    mtl_params_zero_grad(P);
+    if (!(mtl_weighting_flags(wt) & MTL_WEIGHTING_GRADS) || S == 0 || K == 1) {
+        /* loss-only strategies (and models with nothing shared, or one task): one backward */
+        for (int k = 0; k < K; k++) alpha[k] = w[k];
+        return mtl_backward_weighted(t, K, losses, w);
+    }
+    mtl_tensor *rep = rep_grad ? m->taps.rep : NULL;
+    if (rep_grad && !rep)
+        return mtl_error(MTL_ERR_ARG, "train: --rep-grad: model %s has no single shared representation "
+                         "(mt1dcnn, jlcnn, shared-bottom and omoe have one)", m->kind);
+    int64_t D = rep ? rep->size : S;
+    if (D > ws->cap) {
+        float *G = realloc(ws->G, (size_t)K * D * sizeof(float)), *d = G ? realloc(ws->d, (size_t)D * sizeof(float)) : NULL;
+        if (G) ws->G = G;
+        if (!G || !d) return mtl_error(MTL_ERR_NOMEM, "train: out of memory for %d x %lld per-task gradients", K, (long long)D);
+        ws->d = d, ws->cap = D;
+    }
+    memset(ws->G, 0, (size_t)K * D * sizeof(float));
+    mtl_status s = MTL_OK;
+    /* one backward per task on the same tape: row k gets the shared part of task k's gradient
+     * (or its gradient at rep), task-specific parameters accumulate their own */
+    for (int k = 0; k < K && !s; k++)
+        s = rep ? mtl_backward_to(t, losses[k], w[k], rep, P, ws->G + (size_t)k * D)
+                : mtl_backward_split(t, losses[k], w[k], P, ws->G + (size_t)k * D);
+    if (!s) s = mtl_weighting_combine(wt, ws->G, D, rep ? 0 : ws->last_begin, rep ? 0 : ws->last_end, ws->d, alpha);
+    if (s) return s;
+    if (rep) return mtl_backward_from(t, rep, ws->d); /* the combined gradient through the shared layers */
+    memcpy(mtl_params_grad(P), ws->d, (size_t)S * sizeof(float));
+    return MTL_OK;
+}
+
+/* the batch's losses after the optimizer step (FAMO): a forward in training mode that
+ * records nothing, with the batchnorm running statistics put back afterwards */
+static mtl_status losses_after_step(mtl_model *m, mtl_tape *t, const mtl_tensor *x, const mtl__batch *b, int K,
+                                    float *buffers, float *lv) {
+    mtl_params *P = m->params;
+    int np = mtl_params_count(P);
+    float *p = buffers;
+    for (int i = 0; i < np; i++) {
+        const mtl_param_info *pi = mtl_params_info(P, i);
+        if (!pi->trainable) memcpy(p, pi->tensor->data, (size_t)pi->tensor->size * sizeof(float)), p += pi->tensor->size;
+    }
+    mtl_shape shape = mtl_tensor_shape(x);
+    mtl_tape_reset(t); /* the step is done: its activations are not needed any more */
+    mtl_tape_set_recording(t, false);
+    mtl_tensor *logits[MTL_MAX_TASKS];
+    mtl_status s = mtl_model_forward(m, t, mtl_tensor_wrap(t, shape, b->x), logits);
+    for (int k = 0; k < K && !s; k++) {
+        mtl_tensor *l = mtl__task_loss(t, logits[k], b->y[k], b->yf[k]);
+        if (!l) s = mtl_error(mtl_tape_status(t), "train: %s", mtl_tape_error(t));
+        else lv[k] = l->data[0];
+    }
+    mtl_tape_set_recording(t, true);
+    p = buffers;
+    for (int i = 0; i < np; i++) {
+        const mtl_param_info *pi = mtl_params_info(P, i);
+        if (!pi->trainable) memcpy(pi->tensor->data, p, (size_t)pi->tensor->size * sizeof(float)), p += pi->tensor->size;
+    }
+    return s;
+}
+
+static int64_t buffer_floats(mtl_params *P) {
+    int64_t n = 0;
+    for (int i = 0; i < mtl_params_count(P); i++)
+        if (!mtl_params_info(P, i)->trainable) n += mtl_params_info(P, i)->tensor->size;
+    return n;
+}
+
 mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *eval, const mtl_train_config *c,
                      mtl_epoch_cb cb, void *user) {
     if (!m || !train || !c) return mtl_error(MTL_ERR_ARG, "train: null argument");
@@ -103,6 +198,8 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
         return mtl_error(MTL_ERR_ARG, "train: the training data has %d sample(s); batch statistics need at least 2", train->n);
     int K = train->n_tasks, bs = c->batch_size < train->n ? c->batch_size : train->n;
     mtl_weighting_config wcfg = c->wcfg.temperature > 0 ? c->wcfg : mtl_weighting_defaults();
+    wcfg.seed = c->seed;
+    if (!(wcfg.lr > 0)) wcfg.lr = c->opt.lr; /* the strategy's own parameters learn at the model's rate */
     mtl_tape *t = NULL;
     mtl_optimizer *opt = NULL;
     mtl_weighting *wt = NULL;
@@ -116,6 +213,15 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
     memset(&b, 0, sizeof b);
     if (!perm || !history) s = mtl_error(MTL_ERR_NOMEM, "train: out of memory");
     if (!s) s = mtl_weighting_create(c->weighting ? c->weighting : "ew", K, &wcfg, &wt);
+    grad_space ws = {0};
+    float *bufcopy = NULL;
+    last_shared_layer(m->params, &ws.last_begin, &ws.last_end);
+    if (!s && c->rep_grad && !(mtl_weighting_flags(wt) & MTL_WEIGHTING_REP))
+        s = mtl_error(MTL_ERR_ARG, "train: --rep-grad: weighting %s does not act on a shared representation "
+                      "(mgda, graddrop, imtl and aligned do)", mtl_weighting_name(wt));
+    if (!s && (mtl_weighting_flags(wt) & MTL_WEIGHTING_LOSSES_AFTER) &&
+        !(bufcopy = malloc((size_t)(buffer_floats(m->params) + 1) * sizeof(float))))
+        s = mtl_error(MTL_ERR_NOMEM, "train: out of memory");
     if (!s) {
         if (c->tape) t = c->tape;
         else s = mtl_tape_create(&t);
@@ -130,8 +236,8 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
         double t0 = mtl__now();
         mtl_epoch_stats st = {.epoch = epoch, .epochs = c->epochs, .n_tasks = K, .best_epoch = -1};
         float w[MTL_MAX_TASKS];
-        if ((s = mtl_weighting_epoch_begin(wt, epoch, history, w))) break;
-        for (int k = 0; k < K; k++) st.weights[k] = w[k];
+        double wsum[MTL_MAX_TASKS] = {0};
+        long steps = 0;
         mtl_rng r;
         mtl_rng_init(&r, c->seed, 0x5eed0000u + (uint64_t)epoch);
         mtl_rng_permutation(&r, perm, train->n);
@@ -164,12 +270,19 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
                 right[k] += mtl__count_correct(logits[k], b.y[k]);
             }
             seen += n;
-            if (s || (s = mtl_weighting_step(wt, lv, w))) break;
-            mtl_params_zero_grad(m->params);
-            if ((s = mtl_backward_weighted(t, K, losses, w))) break;
-            s = mtl_optimizer_step(opt);
+            if (s || (s = mtl_weighting_weights(wt, epoch, history, lv, w))) break;
+            float alpha[MTL_MAX_TASKS];
+            if ((s = step_backward(m, t, wt, c->rep_grad, K, losses, w, &ws, alpha))) break;
+            for (int k = 0; k < K; k++) wsum[k] += alpha[k];
+            steps++;
+            if ((s = mtl_optimizer_step(opt))) break;
+            if (bufcopy) {
+                float after[MTL_MAX_TASKS];
+                if (!(s = losses_after_step(m, t, x, &b, K, bufcopy, after))) s = mtl_weighting_after(wt, after);
+            }
         }
         if (s) break;
+        for (int k = 0; k < K; k++) st.weights[k] = steps ? (float)(wsum[k] / steps) : 1.0f;
         for (int k = 0; k < K; k++) {
             st.train_loss[k] = history[(size_t)epoch * K + k] = sum_loss[k] / seen;
             st.train_acc[k] = (double)right[k] / seen;
@@ -195,6 +308,9 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
     }
     if (!s && c->best_on_val && best) s = snapshot(m->params, &best, true);
     free(best);
+    free(ws.G);
+    free(ws.d);
+    free(bufcopy);
     mtl__batch_free(&b);
     free(perm);
     free(history);

@@ -6,13 +6,16 @@
 
 #include "weighting/strategies.h"
 
-static mtl_status dwa_epoch(void *state, const mtl_weighting_config *c, int K, int epoch, const double *h, float *w) {
+static mtl_status dwa_weights(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *w) {
+    (void)state;
+    int K = x->K, epoch = x->epoch;
+    const double *h = x->history;
     if (epoch < 2) {
         for (int k = 0; k < K; k++) w[k] = 1.0f;
         return MTL_OK;
     }
     const double *prev = h + (size_t)(epoch - 1) * K, *prev2 = h + (size_t)(epoch - 2) * K;
-    double r[8], rmax = -INFINITY, sum = 0;
+    double r[MTL_MAX_TASKS], rmax = -INFINITY, sum = 0;
     for (int k = 0; k < K; k++) {
         if (!(prev2[k] > 0))
             return mtl_error(MTL_ERR_NUMERIC, "weighting dwa: task %d's mean loss in epoch %d is %g (expected > 0)", k,
@@ -26,5 +29,6 @@ static mtl_status dwa_epoch(void *state, const mtl_weighting_config *c, int K, i
 }
 
 const mtl_weighting_kind mtl_weighting_dwa = {
-    "dwa", "Dynamic Weight Average (MTAN): weights from the ratio of the last two epochs' losses, temperature T", 0,
-    dwa_epoch, NULL};
+    .name = "dwa",
+    .description = "Dynamic Weight Average (MTAN): weights from the ratio of the last two epochs' losses, temperature T",
+    .weights = dwa_weights};
