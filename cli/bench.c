@@ -133,11 +133,66 @@ static int bench_tabular(const char *model, int batch, int rows, int repeat, int
     return code;
 }
 
+static void epoch_seconds(const mtl_epoch_stats *st, void *user) { ((double *)user)[st->epoch] = st->seconds; }
+
+/* the trainer's own step (mtl_train, no evaluation) under a weighting strategy, on random
+ * windows with random labels: --repeat steps per epoch, the median of 5 epochs after one
+ * warm-up epoch, per step. Gradient strategies run one backward per task here. */
+static int bench_weighting(const char *model, const char *weighting, bool rep_grad, int batch, int length, int repeat,
+                           bool json) {
+    enum { EPOCHS = 6 };
+    mtl_dataset d;
+    mtl_model *m = NULL;
+    int n = batch * repeat;
+    mtl_status s = mtl_dataset_alloc(&d, n, 1, length, 2);
+    if (s) {
+        fprintf(stderr, "mtl bench: %s\n", mtl_last_error());
+        return 1;
+    }
+    mtl_rng rng;
+    mtl_rng_init(&rng, 7, 0);
+    mtl_rng_normal(&rng, d.x, (int64_t)n * length, 0.0f, 1.0f);
+    for (int k = 0; k < 2; k++) {
+        d.n_classes[k] = 4;
+        for (int i = 0; i < n; i++) d.y[k][i] = (int32_t)mtl_rng_below(&rng, 4);
+    }
+    mtl_model_config cfg = {.n_tasks = 2, .n_classes = {4, 4}, .in_channels = 1, .length = length};
+    s = mtl_model_create(model, &cfg, 1, &m);
+    mtl_train_config c = {.epochs = EPOCHS, .batch_size = batch, .opt = mtl_opt_defaults(MTL_OPT_ADAM), .seed = 1,
+                          .weighting = weighting, .wcfg = mtl_weighting_defaults(), .rep_grad = rep_grad};
+    c.wcfg.lr = 0;
+    double sec[EPOCHS] = {0};
+    if (!s) s = mtl_train(m, &d, NULL, &c, epoch_seconds, sec);
+    int code = 0;
+    if (s) {
+        fprintf(stderr, "mtl bench: %s\n", mtl_last_error());
+        code = 1;
+    } else {
+        double ms[EPOCHS - 1];
+        for (int e = 1; e < EPOCHS; e++) ms[e - 1] = 1e3 * sec[e] / repeat;
+        double med = median(ms, EPOCHS - 1);
+        if (json)
+            printf("{\"model\": \"%s\", \"weighting\": \"%s\", \"rep_grad\": %s, \"batch_size\": %d, \"length\": %d, "
+                   "\"threads\": %d, \"train_step_ms_median\": %.4f, \"steps_per_epoch\": %d, \"epochs_timed\": %d}\n",
+                   model, weighting, rep_grad ? "true" : "false", batch, length, mtl_get_threads(), med, repeat,
+                   EPOCHS - 1);
+        else
+            printf("%s under %s%s, %d thread(s), batch %d of %d samples\n  training step (the trainer's): %9.3f ms "
+                   "(median over %d epochs of %d steps)\n",
+                   model, weighting, rep_grad ? " (representation gradient)" : "", mtl_get_threads(), batch, length, med,
+                   EPOCHS - 1, repeat);
+    }
+    mtl_model_free(m);
+    mtl_dataset_free(&d);
+    return code;
+}
+
 int cmd_bench(int argc, char **argv) {
     const char *model = "mtagn";
     int batch = 50, length = 2048, threads = 0, repeat = 20, infer_repeat = 200, warmup = 3, eval_windows = 1800;
     int rows = 199523;
-    bool json = false, per_task_units = false;
+    bool json = false, per_task_units = false, rep_grad = false;
+    const char *weighting = "";
     arg_spec specs[] = {
         {"model", ARG_STRING, &model, "model to time (mtl info lists them)", 0, 0},
         {"batch-size", ARG_INT, &batch, "windows per training step", 2, 1 << 16},
@@ -152,6 +207,10 @@ int cmd_bench(int argc, char **argv) {
         {"per-task-units", ARG_BOOL, &per_task_units, "mtagn: per-task 1x1 units", 0, 0},
         {"rows", ARG_INT, &rows, "tabular models: rows per timed epoch (census-income's training file: 199523)", 1,
          1 << 26},
+        {"weighting", ARG_STRING, &weighting,
+         "time the trainer's step under this weighting strategy instead (signal models; compare with ew for a "
+         "gradient strategy's overhead)", 0, 0},
+        {"rep-grad", ARG_BOOL, &rep_grad, "with --weighting: on the shared representation's gradient", 0, 0},
         {"json", ARG_BOOL, &json, "print JSON instead of text", 0, 0},
     };
     int r = args_parse("bench",
@@ -168,6 +227,17 @@ int cmd_bench(int argc, char **argv) {
     if (mtl_set_threads(threads)) {
         fprintf(stderr, "mtl bench: --threads: %s\n", mtl_last_error());
         return 2;
+    }
+    if (*weighting) {
+        if (mtl_model_kind_is_tabular(model)) {
+            fprintf(stderr, "mtl bench: --weighting times signal models (got %s)\n", model);
+            return 2;
+        }
+        if (!mtl_weighting_kind_find(weighting)) {
+            fprintf(stderr, "mtl bench: --weighting: %s\n", mtl_last_error());
+            return 2;
+        }
+        return bench_weighting(model, weighting, rep_grad, batch, length, repeat, json);
     }
     if (mtl_model_kind_is_tabular(model)) return bench_tabular(model, batch, rows, repeat, infer_repeat, warmup, json);
     mtl_model_config cfg = {.n_tasks = 2, .n_classes = {4, 4}, .in_channels = 1, .length = length,

@@ -13,7 +13,7 @@ int cmd_compare(int argc, char **argv) {
     bool tab = expflags_wants_tabular(argc, argv);
     expflags_defaults(&f, tab);
     const char *models = tab ? "single,shared-bottom,omoe,mmoe,cgc,ple,amtl,coamtl" : "mtagn,mt1dcnn,jlcnn,wdcnn,stan";
-    arg_spec specs[64];
+    arg_spec specs[96];
     int n = 0;
     specs[n++] = (arg_spec){"models", ARG_STRING, &models, "comma-separated models to compare (mtl info lists them)", 0, 0};
     n = expflags_specs(&f, specs, n, true, true);

@@ -13,7 +13,7 @@ int cmd_demo(int argc, char **argv) {
     f.data = "auto";
     f.seeds = 1;
     f.epochs = 40;
-    arg_spec specs[64];
+    arg_spec specs[96];
     int n = 0;
     specs[n++] = (arg_spec){"model", ARG_STRING, &f.model, "model (mtl info lists them)", 0, 0};
     n = expflags_specs(&f, specs, n, true, true);

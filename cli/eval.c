@@ -31,7 +31,7 @@ int cmd_eval(int argc, char **argv) {
     expflags_defaults(&f, expflags_wants_tabular(argc, argv));
     const char *ckpt = NULL, *part = "test";
     float snr = 1e9f;
-    arg_spec specs[64];
+    arg_spec specs[96];
     int n = 0;
     specs[n++] = (arg_spec){"checkpoint", ARG_STRING, &ckpt, "model.safetensors written by mtl train (required)", 0, 0};
     specs[n++] = (arg_spec){"part", ARG_STRING, &part, "which windows: test, val or train", 0, 0};

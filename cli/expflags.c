@@ -25,6 +25,11 @@ void expflags_defaults(expflags *f, bool tabular) {
     f->lr = 1e-3f, f->temperature = 2.0f, f->seed = 1;
     f->format = "text";
     f->task_group = 1, f->education_set = "", f->schema = NULL, f->train_file = NULL, f->test_file = NULL;
+    mtl_weighting_config w = mtl_weighting_defaults();
+    f->uw_init = (float)w.uw_init, f->weighting_lr = 0, f->famo_beta = (float)w.famo_beta;
+    f->famo_gamma = (float)w.famo_gamma, f->gradnorm_alpha = (float)w.gradnorm_alpha, f->cagrad_c = (float)w.cagrad_c;
+    f->gradvac_beta = (float)w.gradvac_beta, f->nash_max_norm = (float)w.nash_max_norm, f->nash_iters = w.nash_iters;
+    f->mgda_norm = "none", f->imtl_mode = "lg";
     f->tower = "64,32", f->optimizer = "adam", f->select = "auc", f->momentum = 0, f->attention_scale = "sqrt";
     if (tabular) {
         f->data = "census-income", f->model = "mmoe", f->weighting = "ew";
@@ -52,6 +57,41 @@ bool expflags_wants_tabular(int argc, char **argv) {
     if (models) sscanf(models, "%31[^,]", first);
     return (data && is_tabular_data(data)) || (model && mtl_model_kind_is_tabular(model)) ||
            (models && mtl_model_kind_is_tabular(first));
+}
+
+/* the strategy and every strategy's settings (defaults: the papers', mtl_weighting_defaults) */
+static int weighting_specs(expflags *f, arg_spec *s, int n) {
+    static char help[512];
+    const mtl_weighting_kind *k = mtl_weighting_kinds();
+    snprintf(help, sizeof help, "task weighting / gradient combination, one of: ");
+    for (int i = 0; k[i].name; i++)
+        snprintf(help + strlen(help), sizeof help - strlen(help), "%s%s", i ? ", " : "", k[i].name);
+    s[n++] = (arg_spec){"weighting", ARG_STRING, &f->weighting, help, 0, 0};
+    s[n++] = (arg_spec){"rep-grad", ARG_BOOL, &f->rep_grad,
+                        "gradient strategies (mgda = MGDA-UB, graddrop, imtl, aligned) act on the gradient of the "
+                        "shared representation (mt1dcnn, jlcnn, shared-bottom, omoe) instead of the shared parameters", 0, 0};
+    s[n++] = (arg_spec){"dwa-temperature", ARG_FLOAT, &f->temperature, "dwa: temperature T", 1e-6, 1e6};
+    s[n++] = (arg_spec){"temperature", ARG_FLOAT, &f->temperature, "the same as --dwa-temperature", 1e-6, 1e6};
+    s[n++] = (arg_spec){"uw-init", ARG_FLOAT, &f->uw_init, "uw: initial log variance s_k (MTAN: -0.5)", -100, 100};
+    s[n++] = (arg_spec){"weighting-lr", ARG_FLOAT, &f->weighting_lr,
+                        "uw, imtl, gradnorm: learning rate of the strategy's own parameters (Adam; 0: --lr)", 0, 10};
+    s[n++] = (arg_spec){"famo-beta", ARG_FLOAT, &f->famo_beta, "famo: learning rate of the task logits", 1e-9, 100};
+    s[n++] = (arg_spec){"famo-gamma", ARG_FLOAT, &f->famo_gamma, "famo: decay of the task logits", 0, 100};
+    s[n++] = (arg_spec){"gradnorm-alpha", ARG_FLOAT, &f->gradnorm_alpha, "gradnorm: asymmetry alpha", 0, 100};
+    s[n++] = (arg_spec){"mgda-norm", ARG_STRING, &f->mgda_norm,
+                        "mgda: gradient normalisation before the min-norm solve: none, l2, loss or loss+", 0, 0};
+    s[n++] = (arg_spec){"cagrad-c", ARG_FLOAT, &f->cagrad_c, "cagrad: c in [0, 1)", 0, 0.999999};
+    s[n++] = (arg_spec){"no-cagrad-rescale", ARG_BOOL, &f->no_cagrad_rescale,
+                        "cagrad: do not divide the combined gradient by 1 + c^2", 0, 0};
+    s[n++] = (arg_spec){"gradvac-beta", ARG_FLOAT, &f->gradvac_beta, "gradvac: EMA rate of the cosine targets", 0, 1};
+    s[n++] = (arg_spec){"nash-iters", ARG_INT, &f->nash_iters, "nash: convex sub-problems per step", 1, 1000};
+    s[n++] = (arg_spec){"nash-max-norm", ARG_FLOAT, &f->nash_max_norm,
+                        "nash: clip the combined gradient's norm to this (0: no clip)", 0, 1e9};
+    s[n++] = (arg_spec){"imtl-mode", ARG_STRING, &f->imtl_mode,
+                        "imtl: lg (loss scales + gradient weights, the full method), g or l", 0, 0};
+    s[n++] = (arg_spec){"aligned-weighted", ARG_BOOL, &f->aligned_weighted,
+                        "aligned: weight the aligned rows by the loss weights instead of summing them", 0, 0};
+    return n;
 }
 
 int expflags_specs(expflags *f, arg_spec *s, int n, bool with_protocol, bool with_recipe) {
@@ -106,8 +146,7 @@ int expflags_specs(expflags *f, arg_spec *s, int n, bool with_protocol, bool wit
         s[n++] = (arg_spec){"epochs", ARG_INT, &f->epochs, "training epochs", 1, 1000000};
         s[n++] = (arg_spec){"batch-size", ARG_INT, &f->batch, "windows (or rows) per step", 2, 1 << 20};
         s[n++] = (arg_spec){"lr", ARG_FLOAT, &f->lr, "learning rate", 1e-9, 10};
-        s[n++] = (arg_spec){"weighting", ARG_STRING, &f->weighting, "task weighting: dwa or ew", 0, 0};
-        s[n++] = (arg_spec){"temperature", ARG_FLOAT, &f->temperature, "DWA temperature T", 1e-6, 1e6};
+        n = weighting_specs(f, s, n);
         s[n++] = (arg_spec){"optimizer", ARG_STRING, &f->optimizer, "adam or sgd (PyTorch's update rules)", 0, 0};
         s[n++] = (arg_spec){"momentum", ARG_FLOAT, &f->momentum, "sgd momentum", 0, 0.999};
         s[n++] = (arg_spec){"weight-decay", ARG_FLOAT, &f->weight_decay,
@@ -276,9 +315,32 @@ static int build_table(const char *cmd, const expflags *f, mtl_data_spec *d, mtl
 
 /* the training recipe, output and run flags (both kinds of data) */
 static int recipe(const char *cmd, const expflags *f, mtl_experiment_config *c) {
+    mtl_weighting_config wc = mtl_weighting_defaults();
+    wc.temperature = f->temperature, wc.uw_init = f->uw_init, wc.lr = f->weighting_lr;
+    wc.famo_beta = f->famo_beta, wc.famo_gamma = f->famo_gamma, wc.gradnorm_alpha = f->gradnorm_alpha;
+    wc.cagrad_c = f->cagrad_c, wc.cagrad_rescale = !f->no_cagrad_rescale, wc.gradvac_beta = f->gradvac_beta;
+    wc.nash_iters = f->nash_iters, wc.nash_max_norm = f->nash_max_norm, wc.aligned_weighted = f->aligned_weighted;
+    static const char *const norms[] = {"none", "l2", "loss", "loss+"}, *const modes[] = {"lg", "g", "l"};
+    int ni = -1, mi = -1;
+    for (int i = 0; i < 4; i++) ni = strcmp(f->mgda_norm, norms[i]) ? ni : i;
+    for (int i = 0; i < 3; i++) mi = strcmp(f->imtl_mode, modes[i]) ? mi : i;
+    if (ni < 0 || mi < 0) {
+        fprintf(stderr, ni < 0 ? "mtl %s: --mgda-norm: '%s' (expected none, l2, loss or loss+)\n"
+                               : "mtl %s: --imtl-mode: '%s' (expected lg, g or l)\n", cmd, ni < 0 ? f->mgda_norm : f->imtl_mode);
+        return 2;
+    }
+    wc.mgda_norm = (mtl_mgda_norm)ni, wc.imtl_mode = (mtl_imtl_mode)mi;
+    mtl_weighting_config check = wc;
+    if (!(check.lr > 0)) check.lr = 1; /* 0 = the optimizer's, filled in by the trainer */
     mtl_weighting *w = NULL;
-    if (mtl_weighting_create(f->weighting, 2, NULL, &w)) {
+    if (mtl_weighting_create(f->weighting, 2, &check, &w)) {
         fprintf(stderr, "mtl %s: --weighting: %s\n", cmd, mtl_last_error());
+        return 2;
+    }
+    if (f->rep_grad && !(mtl_weighting_flags(w) & MTL_WEIGHTING_REP)) {
+        fprintf(stderr, "mtl %s: --rep-grad: weighting %s does not act on a shared representation (mgda, graddrop, "
+                "imtl and aligned do)\n", cmd, f->weighting);
+        mtl_weighting_free(w);
         return 2;
     }
     mtl_weighting_free(w);
@@ -294,7 +356,8 @@ static int recipe(const char *cmd, const expflags *f, mtl_experiment_config *c) 
     c->train.opt.lr = f->lr;
     c->train.opt.weight_decay = f->weight_decay;
     c->train.weighting = f->weighting;
-    c->train.wcfg.temperature = f->temperature;
+    c->train.wcfg = wc;
+    c->train.rep_grad = f->rep_grad;
     c->train.best_on_val = f->best_on_val;
     c->train.patience = f->patience;
     c->n_seeds = f->seeds, c->seed = f->seed;

@@ -22,6 +22,11 @@ typedef struct {
     const char *education_set, *schema, *train_file, *test_file, *tower, *optimizer, *select, *attention_scale;
     uint64_t split_seed;
     float momentum, weight_decay;
+    /* weighting strategies' settings (mtl_weighting_config) */
+    float uw_init, weighting_lr, famo_beta, famo_gamma, gradnorm_alpha, cagrad_c, gradvac_beta, nash_max_norm;
+    int nash_iters;
+    const char *mgda_norm, *imtl_mode;
+    bool no_cagrad_rescale, aligned_weighted, rep_grad;
 } expflags;
 
 /* the defaults: the MTAGN recipe and protocol; with tabular, the tabular recipe (census-income

@@ -13,6 +13,7 @@ static const struct {
     {"demo", cmd_demo, "train MTAGN on CWRU bearing data (or simulated data when none is found) and print the results"},
     {"train", cmd_train, "train a model over seeds under a protocol; mean +- std results, log, checkpoint, report"},
     {"compare", cmd_compare, "train several models under the same protocol and seeds; one table"},
+    {"study", cmd_study, "train models under several weighting strategies with the same seeds; one table with Delta_m"},
     {"eval", cmd_eval, "evaluate a checkpoint: accuracy, macro-F1, confusion matrix per task"},
     {"predict", cmd_predict, "predict every window of a recording (.mat, CSV, .npy) with a checkpoint"},
     {"bench", cmd_bench, "time a model's training step and inference (bench/ compares with PyTorch)"},

@@ -9,7 +9,7 @@
 int cmd_train(int argc, char **argv) {
     expflags f;
     expflags_defaults(&f, expflags_wants_tabular(argc, argv));
-    arg_spec specs[64];
+    arg_spec specs[96];
     int n = 0;
     specs[n++] = (arg_spec){"model", ARG_STRING, &f.model,
                             "model: mtagn, stan, mt1dcnn, jlcnn, wdcnn, tiny (signals); single, shared-bottom, omoe, "

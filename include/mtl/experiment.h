@@ -128,6 +128,16 @@ mtl_status mtl_experiment_tables(const mtl_experiment_result *r, mtl_table **sum
  * model: tabular: per task test AUC mean ± std and best seed, epochs run, s/epoch, and a note with
  * the data, inputs, selection and seeds; signals: per task accuracy (+ joint), train s/seed */
 mtl_status mtl_experiment_compare_table(const mtl_experiment_result *res, int n, mtl_table **out);
+/* the weighting study (src/train/study.c): a row per result, res[i] trained under
+ * weightings[i] (and the baseline last, when given): per task the test accuracy (signals)
+ * or AUC (tables) mean ± std over seeds, the multi-task gain Delta_m against the baseline
+ * (single-task networks; per seed paired with its run of the same seed), and seconds per
+ * epoch. baseline may be NULL (no Delta_m). */
+mtl_status mtl_experiment_study_table(const mtl_experiment_result *res, const char *const *weightings, int n,
+                                      const mtl_experiment_result *baseline, mtl_table **out);
+/* Delta_m = 100/K sum_k (m_k - b_k) / b_k for metrics where higher is better */
+double mtl_delta_m(const double *m, const double *b, int K);
+
 /* the summary JSON to a stream */
 mtl_status mtl_experiment_print_json(const mtl_experiment_result *r, const mtl_data_spec *d,
                                      const mtl_experiment_config *c, FILE *f);
