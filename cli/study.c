@@ -113,6 +113,7 @@ int cmd_study(int argc, char **argv) {
     const char *wof[MAX_RUNS];
     int done = 0, code = 0;
     bool have_base = false;
+    char failed[1024] = "";
     if (use_base) {
         mtl_experiment_config cb = c;
         char dir[4096];
@@ -124,8 +125,8 @@ int cmd_study(int argc, char **argv) {
         }
         have_base = true;
     }
-    for (int i = 0; i < nm && !code; i++)
-        for (int j = 0; j < nw && !code; j++) {
+    for (int i = 0; i < nm; i++)
+        for (int j = 0; j < nw; j++) {
             mtl_experiment_config ci = c;
             char dir[4096];
             ci.model = mnames[i], ci.train.weighting = wnames[j];
@@ -134,27 +135,29 @@ int cmd_study(int argc, char **argv) {
             if (mtl_experiment_run(&d, &ci, expflags_progress, NULL, &res[done])) {
                 char what[96];
                 snprintf(what, sizeof what, "%s under %s", mnames[i], wnames[j]);
-                expflags_error("study", what);
+                expflags_error("study", what); /* the other runs go on: the table says which failed */
+                snprintf(failed + strlen(failed), sizeof failed - strlen(failed), "%s%s", *failed ? ", " : "", what);
                 code = 1;
-                break;
+                continue;
             }
             wof[done++] = wnames[j];
         }
     mtl_table *t = NULL;
-    if (!code && mtl_experiment_study_table(res, wof, done, have_base ? &base : NULL, &t)) {
+    if (done > 0 && mtl_experiment_study_table(res, wof, done, have_base ? &base : NULL, &t)) {
         fprintf(stderr, "mtl study: %s\n", mtl_last_error());
         code = 1;
     }
-    if (!code) {
-        char note[2048];
+    if (t) {
+        char note[3072];
         snprintf(note, sizeof note, "%s Recipe: %s lr %g, batch %d, %s%d epochs%s; the baseline (%s) trains one network "
-                 "per task with equal weights.", mtl_table_note(t), c.train.opt.kind == MTL_OPT_SGD ? "SGD" : "Adam",
+                 "per task with equal weights.%s%s", mtl_table_note(t), c.train.opt.kind == MTL_OPT_SGD ? "SGD" : "Adam",
                  (double)c.train.opt.lr, c.train.batch_size, c.train.patience > 0 ? "up to " : "", c.train.epochs,
-                 c.train.patience > 0 ? " (early stopping)" : "", use_base ? baseline : "none");
+                 c.train.patience > 0 ? " (early stopping)" : "", use_base ? baseline : "none",
+                 *failed ? " FAILED (not in the table): " : "", failed);
         mtl_table_set_note(t, note);
         if (!strcmp(f.format, "markdown")) mtl_table_print_markdown(t, stdout);
         else mtl_table_print(t, stdout);
-        if (c.out_dir) code = write_outputs(c.out_dir, t, cmdline);
+        if (c.out_dir && write_outputs(c.out_dir, t, cmdline)) code = 1;
         mtl_table_free(t);
     }
     for (int i = 0; i < done; i++) mtl_experiment_result_free(&res[i]);

@@ -68,6 +68,41 @@ static void test_dwa(void) {
     CHECK(mtl_weighting_create("ew", 0, NULL, &w) == MTL_ERR_ARG, "0 tasks rejected");
 }
 
+/* DWA (and EW) over whole runs of epochs against tests/parity/gen_weighting_dwa.py */
+static void dwa_reference(void) {
+    mtl_st_file *f = th_fixture("weighting_dwa.safetensors");
+    const char *cases[] = {"k2_t2", "k3_t2", "k5_t05", "k2_equal", "k4_t10"};
+    for (int c = 0; f && c < 5; c++) {
+        char key[96];
+        mtl_shape hs;
+        snprintf(key, sizeof key, "dwa.%s.history", cases[c]);
+        float *hf = th_fixture_f32(f, key, &hs);
+        snprintf(key, sizeof key, "dwa.%s.T", cases[c]);
+        float *T = th_fixture_f32(f, key, NULL);
+        snprintf(key, sizeof key, "dwa.%s.lambda", cases[c]);
+        float *want = th_fixture_f32(f, key, NULL);
+        if (!hf || !T || !want) continue;
+        int E = hs.d[0], K = hs.d[1];
+        double h[64];
+        for (int i = 0; i < E * K; i++) h[i] = hf[i];
+        mtl_weighting_config cfg = mtl_weighting_defaults();
+        cfg.temperature = T[0];
+        mtl_weighting *w = NULL, *ew = NULL;
+        CHECK_OK(mtl_weighting_create("dwa", K, &cfg, &w));
+        CHECK_OK(mtl_weighting_create("ew", K, &cfg, &ew));
+        float got[64], one[64], lam[MTL_MAX_TASKS], losses[MTL_MAX_TASKS] = {1, 1, 1, 1, 1, 1, 1, 1};
+        for (int e = 0; e < E && w && ew; e++) {
+            CHECK_OK(mtl_weighting_weights(w, e, h, losses, got + e * K));
+            CHECK_OK(mtl_weighting_weights(ew, e, h, losses, lam));
+            for (int k = 0; k < K; k++) one[e * K + k] = lam[k];
+        }
+        th_compare(cases[c], got, want, E * K, 1e-6, 1e-5);
+        for (int i = 0; i < E * K; i++) CHECK(one[i] == 1.0f, "ew gives 1 (%s, %d)", cases[c], i);
+        mtl_weighting_free(w);
+        mtl_weighting_free(ew);
+    }
+}
+
 /* labels and predictions set by hand; expected values worked out on paper */
 static void test_metrics(void) {
     mtl_dataset d;
@@ -278,6 +313,7 @@ static void test_best_on_val(void) {
 int main(void) {
     RUN(test_ew);
     RUN(test_dwa);
+    RUN(dwa_reference);
     RUN(test_metrics);
     RUN(test_best_on_val);
     RUN(test_experiment);
