@@ -32,18 +32,9 @@ int cmd_compare(int argc, char **argv) {
         return 2;
     }
     char list[512], *names[16];
-    int nm = 0;
     snprintf(list, sizeof list, "%s", models);
-    for (char *tok = strtok(list, ","); tok && nm < 16; tok = strtok(NULL, ",")) names[nm++] = tok;
-    for (int i = 0; i < nm; i++)
-        if (!mtl_model_kind_find(names[i])) {
-            fprintf(stderr, "mtl compare: --models: %s\n", mtl_last_error());
-            return 2;
-        }
-    if (nm == 0) {
-        fprintf(stderr, "mtl compare: --models is empty\n");
-        return 2;
-    }
+    int nm = expflags_models("compare", list, names, 16);
+    if (nm < 0) return 2;
     if (c.out_dir && mkdir(c.out_dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "mtl compare: --out: cannot create %s: %s\n", c.out_dir, strerror(errno));
         return 1;

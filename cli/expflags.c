@@ -521,3 +521,20 @@ void expflags_error(const char *cmd, const char *what) {
     if (what) fprintf(stderr, "mtl %s: %s: %s\n", cmd, what, mtl_last_error());
     else fprintf(stderr, "mtl %s: %s\n", cmd, mtl_last_error());
 }
+
+int expflags_split(char *list, char **names, int max) {
+    int n = 0;
+    for (char *tok = strtok(list, ","); tok && n < max; tok = strtok(NULL, ",")) names[n++] = tok;
+    return n;
+}
+
+int expflags_models(const char *cmd, char *list, char **names, int max) {
+    int n = expflags_split(list, names, max);
+    for (int i = 0; i < n; i++)
+        if (!mtl_model_kind_find(names[i])) {
+            fprintf(stderr, "mtl %s: --models: %s\n", cmd, mtl_last_error());
+            return -1;
+        }
+    if (n == 0) fprintf(stderr, "mtl %s: --models is empty\n", cmd);
+    return n ? n : -1;
+}

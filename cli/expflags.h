@@ -50,6 +50,11 @@ const char *expflags_default_census(void);
 void expflags_progress(const mtl_experiment_config *c, int run, int n_runs, const mtl_epoch_stats *s, void *user);
 /* prints the tables of a result in the chosen format (text, markdown) to stdout */
 void expflags_print(const mtl_experiment_result *r, const char *format);
+/* splits a comma-separated list in place into at most max names; returns the count */
+int expflags_split(char *list, char **names, int max);
+/* the same for --models, each checked against the registry: the count, or -1 after printing
+ * a one-line error (an unknown model, an empty list) */
+int expflags_models(const char *cmd, char *list, char **names, int max);
 /* prints "mtl <cmd>: [what: ]<last error>" on its own line */
 void expflags_error(const char *cmd, const char *what);
 /* "mtl train --model ..." */

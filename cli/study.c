@@ -11,13 +11,6 @@
 
 #define MAX_RUNS 64
 
-/* splits a comma-separated list in place into at most max names; returns the count */
-static int split_list(char *list, char **names, int max) {
-    int n = 0;
-    for (char *tok = strtok(list, ","); tok && n < max; tok = strtok(NULL, ",")) names[n++] = tok;
-    return n;
-}
-
 static int write_outputs(const char *dir, const mtl_table *t, const char *cmdline) {
     char path[4096];
     snprintf(path, sizeof path, "%s/study.csv", dir);
@@ -73,20 +66,16 @@ int cmd_study(int argc, char **argv) {
     char mlist[512], wlist[512], *mnames[16], *wnames[32];
     snprintf(mlist, sizeof mlist, "%s", models);
     snprintf(wlist, sizeof wlist, "%s", weightings);
-    int nm = split_list(mlist, mnames, 16), nw = split_list(wlist, wnames, 32);
-    if (nm == 0 || nw == 0) {
-        fprintf(stderr, "mtl study: --%s is empty\n", nm == 0 ? "models" : "weightings");
+    int nm = expflags_models("study", mlist, mnames, 16), nw = expflags_split(wlist, wnames, 32);
+    if (nm < 0) return 2;
+    if (nw == 0) {
+        fprintf(stderr, "mtl study: --weightings is empty\n");
         return 2;
     }
     if (nm * nw > MAX_RUNS) {
         fprintf(stderr, "mtl study: %d models x %d weightings is more than %d runs\n", nm, nw, MAX_RUNS);
         return 2;
     }
-    for (int i = 0; i < nm; i++)
-        if (!mtl_model_kind_find(mnames[i])) {
-            fprintf(stderr, "mtl study: --models: %s\n", mtl_last_error());
-            return 2;
-        }
     bool use_base = strcmp(baseline, "none") != 0;
     if (use_base && !mtl_model_kind_find(baseline)) {
         fprintf(stderr, "mtl study: --baseline: %s\n", mtl_last_error());

@@ -41,3 +41,10 @@ void mtl__combine_rows(const float *G, int K, int64_t D, const double *a, float 
         d[t] = (float)s;
     }
 }
+
+mtl_status mtl__visit_order(mtl_rng *rng, int K, int k, int *order) {
+    int32_t p[MTL_MAX_TASKS];
+    mtl_status s = mtl_rng_permutation(rng, p, K - 1);
+    for (int i = 0; i < K - 1 && !s; i++) order[i] = p[i] < k ? p[i] : p[i] + 1;
+    return s;
+}

@@ -43,13 +43,13 @@ static mtl_status gradvac_combine(void *state, const mtl_weighting_config *c, co
     double M[MTL_MAX_TASKS * MTL_MAX_TASKS], beta[MTL_MAX_TASKS] = {0};
     mtl__gram(G, K, D, M);
     for (int k = 0; k < K; k++) {
-        int32_t p[MTL_MAX_TASKS];
-        mtl_status s = mtl_rng_permutation(x->rng, p, K - 1);
+        int order[MTL_MAX_TASKS];
+        mtl_status s = mtl__visit_order(x->rng, K, k, order);
         if (s) return s;
         double a[MTL_MAX_TASKS] = {0};
         a[k] = 1;
         for (int i = 0; i < K - 1; i++) {
-            int j = p[i] < k ? p[i] : p[i] + 1;
+            int j = order[i];
             double nk2 = 0, bound = 0, dot = 0;
             for (int m = 0; m < K; m++) {
                 double am = 0;

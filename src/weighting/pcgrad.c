@@ -26,24 +26,20 @@ static mtl_status pcgrad_combine(void *state, const mtl_weighting_config *c, con
     double M[MTL_MAX_TASKS * MTL_MAX_TASKS], beta[MTL_MAX_TASKS] = {0};
     mtl__gram(G, K, D, M);
     for (int k = 0; k < K; k++) {
-        int32_t p[MTL_MAX_TASKS];
-        mtl_status s = mtl_rng_permutation(x->rng, p, K - 1);
+        int order[MTL_MAX_TASKS];
+        mtl_status s = mtl__visit_order(x->rng, K, k, order);
         if (s) return s;
         double a[MTL_MAX_TASKS] = {0};
         a[k] = 1;
         for (int i = 0; i < K - 1; i++) {
-            int j = p[i] < k ? p[i] : p[i] + 1;
+            int j = order[i];
             double dot = 0;
             for (int m = 0; m < K; m++) dot += a[m] * M[m * K + j];
             if (dot < 0 && M[j * K + j] > 0) a[j] -= dot / M[j * K + j];
         }
         for (int m = 0; m < K; m++) beta[m] += a[m];
     }
-    for (int64_t i = 0; i < D; i++) {
-        double s = 0;
-        for (int k = 0; k < K; k++) s += beta[k] * G[(size_t)k * D + i];
-        d[i] = (float)s;
-    }
+    mtl__combine_rows(G, K, D, beta, d);
     mtl__least_squares_scale(G, K, D, d, alpha);
     return MTL_OK;
 }

@@ -36,6 +36,11 @@ void mtl__least_squares_scale(const float *G, int K, int64_t D, const float *d, 
  * 1e-8; a negative loss is an error */
 #define MTL__LOSS_FLOOR 1e-8
 
+/* the other tasks in the order task k visits them (pcgrad, gradvac): one
+ * mtl_rng_permutation(rng, p, K - 1) per call, order[i] = the p[i]-th other task in ascending
+ * order; K = 2 draws nothing */
+mtl_status mtl__visit_order(mtl_rng *rng, int K, int k, int *order);
+
 /* dot product in double */
 double mtl__dot(const float *a, const float *b, int64_t n);
 /* M = G G^T [K x K] in double, G [K x D] row-major */
