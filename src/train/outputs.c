@@ -520,9 +520,9 @@ static void print_tab_json(const mtl_experiment_result *r, const mtl_data_spec *
     json_tab_sizes(f, r->model, &r->tab);
     fprintf(f, ",\n  \"protocol\": {\"split\": \"test file split 1:1 into validation and test\", \"split_seed\": %llu, "
                "\"rows\": {\"train\": %d, \"val\": %d, \"test\": %d}, \"epochs\": %d, \"patience\": %d, "
-               "\"batch_size\": %d, \"lr\": %g, \"weighting\": \"%s\", \"model_kept\": \"%s\"},\n",
+               "\"batch_size\": %d, \"lr\": %g, \"weighting\": \"%s\", \"rep_grad\": %s, \"model_kept\": \"%s\"},\n",
             (unsigned long long)d->split_seed, r->n_train, r->n_val, r->n_test, c->train.epochs, c->train.patience,
-            c->train.batch_size, (double)c->train.opt.lr, c->train.weighting ? c->train.weighting : "ew",
+            c->train.batch_size, (double)c->train.opt.lr, c->train.weighting ? c->train.weighting : "ew", c->train.rep_grad ? "true" : "false",
             c->train.best_on_val ? "best_on_validation" : "last_epoch");
     fprintf(f, "  \"selection\": ");
     if (r->select_task >= 0 && r->select_task < r->n_tasks) {
@@ -565,11 +565,11 @@ static mtl_status print_json(const mtl_experiment_result *r, const mtl_data_spec
     fprintf(f, ",\n  \"protocol\": {\"split\": \"%s\", \"train_per_class\": %d, \"val_per_class\": %d, "
                "\"test_per_class\": %d, \"window\": %d, \"stride\": %d, \"test_load\": %d, \"windows\": "
                "{\"train\": %d, \"val\": %d, \"test\": %d}, \"epochs\": %d, \"batch_size\": %d, \"lr\": %g, "
-               "\"weighting\": \"%s\", \"model_kept\": \"%s\"},\n",
+               "\"weighting\": \"%s\", \"rep_grad\": %s, \"model_kept\": \"%s\"},\n",
             d->win.split == MTL_SPLIT_MTAGN ? "mtagn" : d->win.split == MTL_SPLIT_RANDOM ? "random" : "time",
             r->train_per[0], d->win.val_per_record, d->win.test_per_record, d->win.length, d->win.stride,
             d->test_load, r->n_train, r->n_val, r->n_test, c->train.epochs, c->train.batch_size,
-            (double)c->train.opt.lr, c->train.weighting ? c->train.weighting : "ew",
+            (double)c->train.opt.lr, c->train.weighting ? c->train.weighting : "ew", c->train.rep_grad ? "true" : "false",
             c->train.best_on_val ? "best_on_validation" : "last_epoch");
     fprintf(f, "  \"seeds\": [");
     for (int i = 0; i < r->n_seeds; i++) fprintf(f, "%s%llu", i ? ", " : "", (unsigned long long)r->runs[i].seed);
