@@ -17,7 +17,7 @@ static const struct {
     {"eval", cmd_eval, "evaluate a checkpoint: accuracy, macro-F1, confusion matrix per task"},
     {"predict", cmd_predict, "predict every window of a recording (.mat, CSV, .npy) with a checkpoint"},
     {"bench", cmd_bench, "time a model's training step and inference (bench/ compares with PyTorch)"},
-    {"info", cmd_info, "show the version, BLAS and threading configuration, and the available models"},
+    {"info", cmd_info, "show the version, BLAS and threading configuration, the models and the weighting strategies"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof *commands)
 
