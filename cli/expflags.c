@@ -69,7 +69,8 @@ static int weighting_specs(expflags *f, arg_spec *s, int n) {
     s[n++] = (arg_spec){"weighting", ARG_STRING, &f->weighting, help, 0, 0};
     s[n++] = (arg_spec){"rep-grad", ARG_BOOL, &f->rep_grad,
                         "gradient strategies (mgda = MGDA-UB, graddrop, imtl, aligned) act on the gradient of the "
-                        "shared representation (mt1dcnn, jlcnn, shared-bottom, omoe) instead of the shared parameters", 0, 0};
+                        "shared representation (mt1dcnn, jlcnn, shared-bottom, omoe) instead of the shared parameters "
+                        "(no effect on loss-only strategies)", 0, 0};
     s[n++] = (arg_spec){"dwa-temperature", ARG_FLOAT, &f->temperature, "dwa: temperature T", 1e-6, 1e6};
     s[n++] = (arg_spec){"temperature", ARG_FLOAT, &f->temperature, "the same as --dwa-temperature", 1e-6, 1e6};
     s[n++] = (arg_spec){"uw-init", ARG_FLOAT, &f->uw_init, "uw: initial log variance s_k (MTAN: -0.5)", -100, 100};
@@ -337,7 +338,8 @@ static int recipe(const char *cmd, const expflags *f, mtl_experiment_config *c) 
         fprintf(stderr, "mtl %s: --weighting: %s\n", cmd, mtl_last_error());
         return 2;
     }
-    if (f->rep_grad && !(mtl_weighting_flags(w) & MTL_WEIGHTING_REP)) {
+    unsigned wflags = mtl_weighting_flags(w);
+    if (f->rep_grad && (wflags & MTL_WEIGHTING_GRADS) && !(wflags & MTL_WEIGHTING_REP)) {
         fprintf(stderr, "mtl %s: --rep-grad: weighting %s does not act on a shared representation (mgda, graddrop, "
                 "imtl and aligned do)\n", cmd, f->weighting);
         mtl_weighting_free(w);

@@ -17,6 +17,10 @@ for w in $ALL; do
 done
 check "the representation gradient trains (mgda = MGDA-UB on mt1dcnn's trunk output)" \
     "$mtl" train $D $R --model mt1dcnn --weighting mgda --mgda-norm loss+ --rep-grad
+check "--rep-grad has no effect on a loss-only strategy (the same log as without it)" bash -c "
+    '$mtl' train $D $R --model mtagn --weighting dwa --rep-grad --out '$tmp/rg1' >/dev/null &&
+    '$mtl' train $D $R --model mtagn --weighting dwa --out '$tmp/rg0' >/dev/null || exit 1
+    cmp <(cut -d, -f1-13 '$tmp/rg0/log.csv') <(cut -d, -f1-13 '$tmp/rg1/log.csv')"
 check "study prints one row per strategy, the baseline and Delta_m; writes CSV and markdown" bash -c "
     '$mtl' study $D $R --window 1024 --stride 1024 --models mt1dcnn --weightings ew,pcgrad,uw --baseline wdcnn --out '$tmp/study' > '$tmp/study.txt' || exit 1
     grep -q 'Delta_m' '$tmp/study.txt' && grep -q 'pcgrad' '$tmp/study.txt' && grep -q 'single-task baseline' '$tmp/study.txt' || exit 1

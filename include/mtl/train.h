@@ -24,7 +24,9 @@ typedef struct {
     const char *weighting;      /* "ew" (NULL means ew), "dwa", ... (mtl_weighting_kinds) */
     mtl_weighting_config wcfg;  /* its settings (zero: the defaults; lr 0: the optimizer's learning rate) */
     bool rep_grad;              /* gradient strategies act on the gradient of the model's shared
-                                   representation (taps.rep) instead of the shared parameters' */
+                                   representation (taps.rep) instead of the shared parameters' (no effect
+                                   on loss-only strategies; an error for a gradient strategy without a
+                                   representation form) */
     bool best_on_val;           /* keep the epoch with the best validation criterion (needs eval data);
                                    false: the last epoch's model */
     mtl_select select;          /* the criterion (default: mean accuracy) */

@@ -216,7 +216,8 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
     grad_space ws = {0};
     float *bufcopy = NULL;
     last_shared_layer(m->params, &ws.last_begin, &ws.last_end);
-    if (!s && c->rep_grad && !(mtl_weighting_flags(wt) & MTL_WEIGHTING_REP))
+    unsigned wflags = s ? 0 : mtl_weighting_flags(wt);
+    if (!s && c->rep_grad && (wflags & MTL_WEIGHTING_GRADS) && !(wflags & MTL_WEIGHTING_REP)) /* no effect on loss-only ones */
         s = mtl_error(MTL_ERR_ARG, "train: --rep-grad: weighting %s does not act on a shared representation "
                       "(mgda, graddrop, imtl and aligned do)", mtl_weighting_name(wt));
     if (!s && (mtl_weighting_flags(wt) & MTL_WEIGHTING_LOSSES_AFTER) &&

@@ -149,7 +149,7 @@ mtl_status mtl_weighting_weights(mtl_weighting *w, int epoch, const double *hist
             return mtl_error(MTL_ERR_NUMERIC, "weighting %s: loss history entry %d is %g", w->kind->name, i, history[i]);
     mtl_status s = check_finite(w, losses, w->K, "the loss of task");
     if (s) return s;
-    if (epoch != w->epoch && w->step > 0 && epoch < w->epoch)
+    if (w->step > 0 && epoch < w->epoch)
         return mtl_error(MTL_ERR_ARG, "weighting %s: epoch went back from %d to %d", w->kind->name, w->epoch, epoch);
     w->epoch = epoch, w->history = history;
     memcpy(w->losses, losses, (size_t)w->K * sizeof(float));
