@@ -25,6 +25,21 @@ check "study prints one row per strategy, the baseline and Delta_m; writes CSV a
     '$mtl' study $D $R --window 1024 --stride 1024 --models mt1dcnn --weightings ew,pcgrad,uw --baseline wdcnn --out '$tmp/study' > '$tmp/study.txt' || exit 1
     grep -q 'Delta_m' '$tmp/study.txt' && grep -q 'pcgrad' '$tmp/study.txt' && grep -q 'single-task baseline' '$tmp/study.txt' || exit 1
     [ \$(wc -l < '$tmp/study/study.csv') -eq 5 ] && [ -s '$tmp/study/study.md' ] && [ -s '$tmp/study/mt1dcnn-pcgrad/log.csv' ]"
+# three tasks on a small table: every gradient strategy with K = 3
+awk 'BEGIN { srand(3); split("red green blue", col, " "); print "color,size,weight,a,b,c";
+    for (i = 1; i <= 400; i++) { c = col[int(rand() * 3) + 1]; s = int(rand() * 4); w = rand() * 10;
+        a = (c == "red" || w > 7) ? "yes" : "no"; b = (s >= 2) ? "big" : (s == 1 ? "mid" : "small");
+        t = (c == "blue") ? "yes" : "no"; printf "%s,%d,%.3f,%s,%s,%s\n", c, s, w, a, b, t } }' > "$tmp/t3.csv"
+head -201 "$tmp/t3.csv" > "$tmp/t3test.csv"
+printf 'delimiter ","\nheader yes\ncolumn color nominal\ncolumn size nominal\ncolumn weight continuous\ncolumn a nominal\ncolumn b nominal\ncolumn c nominal\ntask a binary a yes\ntask b multiclass b\ntask c binary c yes\n' > "$tmp/t3.desc"
+T3="--data table --schema $tmp/t3.desc --train-file $tmp/t3.csv --test-file $tmp/t3test.csv --quiet --threads 2 --epochs 2 --batch-size 64 --units 8 --experts 2 --tower 8 --seeds 1 --no-report"
+for w in mgda pcgrad graddrop cagrad imtl gradvac nash aligned gradnorm; do
+    check "three tasks under $w (mmoe): three finite weights per epoch" bash -c "
+        '$mtl' train --model mmoe $T3 --weighting $w --out '$tmp/t3-$w' >/dev/null || exit 1
+        awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if (\$i ~ /_weight\$/) c[++n] = i; next }
+                 { rows++; for (j = 1; j <= n; j++) if (\$c[j] !~ /^-?[0-9]/) bad = 1 }
+                 END { exit !(n == 3 && rows == 2 && !bad) }' '$tmp/t3-$w/log.csv'"
+done
 check "unknown strategy: one line naming the flag and the known names" \
     fails_with 2 "--weighting: unknown weighting 'bogus' (expected one of: ew, dwa" "$mtl" train $D $R --weighting bogus
 check "--rep-grad with a strategy that has no representation form" \
