@@ -20,12 +20,6 @@
 
 #include "weighting/strategies.h"
 
-static mtl_status aligned_weights(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *w) {
-    (void)state, (void)c;
-    for (int k = 0; k < x->K; k++) w[k] = 1.0f;
-    return MTL_OK;
-}
-
 static mtl_status aligned_combine(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *G,
                                   int64_t D, float *d, float *alpha) {
     (void)state;
@@ -54,5 +48,5 @@ const mtl_weighting_kind mtl_weighting_aligned = {
     .name = "aligned",
     .description = "Aligned-MTL: the task gradients rescaled to equal singular values (sigma_min), then summed",
     .flags = MTL_WEIGHTING_GRADS | MTL_WEIGHTING_REP,
-    .weights = aligned_weights,
+    .weights = mtl__unit_weights,
     .combine = aligned_combine};

@@ -22,12 +22,6 @@
 
 #include "weighting/strategies.h"
 
-static mtl_status cagrad_weights(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *w) {
-    (void)state, (void)c;
-    for (int k = 0; k < x->K; k++) w[k] = 1.0f;
-    return MTL_OK;
-}
-
 static double quad(const double *M, int K, const double *w) {
     double s = 0;
     for (int i = 0; i < K; i++)
@@ -83,5 +77,5 @@ const mtl_weighting_kind mtl_weighting_cagrad = {
     .name = "cagrad",
     .description = "CAGrad: the mean gradient moved (radius c ||g0||) towards the worst-off task's direction",
     .flags = MTL_WEIGHTING_GRADS,
-    .weights = cagrad_weights,
+    .weights = mtl__unit_weights,
     .combine = cagrad_combine};

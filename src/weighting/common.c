@@ -1,8 +1,15 @@
-/* What the weighting strategies share: Adam on their own parameters, dot products,
- * the least-squares per-task scale of a combined gradient. */
+/* What the weighting strategies share: unit loss weights, Adam on their own parameters, dot
+ * products, the Gram matrix, combinations of the rows, the least-squares per-task scale of a
+ * combined gradient, and the random visiting order of pcgrad and gradvac. */
 #include <math.h>
 
 #include "weighting/strategies.h"
+
+mtl_status mtl__unit_weights(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *lambda) {
+    (void)state, (void)c;
+    for (int k = 0; k < x->K; k++) lambda[k] = 1.0f;
+    return MTL_OK;
+}
 
 void mtl__wadam_step(mtl__wadam *a, double lr, int K, double *p, const double *grad) {
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;

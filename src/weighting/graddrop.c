@@ -17,12 +17,6 @@
 
 #include "weighting/strategies.h"
 
-static mtl_status graddrop_weights(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *w) {
-    (void)state, (void)c;
-    for (int k = 0; k < x->K; k++) w[k] = 1.0f;
-    return MTL_OK;
-}
-
 static mtl_status graddrop_combine(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *G,
                                    int64_t D, float *d, float *alpha) {
     (void)state, (void)c;
@@ -52,5 +46,5 @@ const mtl_weighting_kind mtl_weighting_graddrop = {
     .name = "graddrop",
     .description = "GradDrop: per coordinate, keep only the positive or the negative task gradients, by sign purity",
     .flags = MTL_WEIGHTING_GRADS | MTL_WEIGHTING_REP,
-    .weights = graddrop_weights,
+    .weights = mtl__unit_weights,
     .combine = graddrop_combine};

@@ -30,12 +30,6 @@ typedef struct {
     double phi[MTL_MAX_TASKS][MTL_MAX_TASKS];
 } gradvac_state;
 
-static mtl_status gradvac_weights(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *w) {
-    (void)state, (void)c;
-    for (int k = 0; k < x->K; k++) w[k] = 1.0f;
-    return MTL_OK;
-}
-
 static mtl_status gradvac_combine(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *G,
                                   int64_t D, float *d, float *alpha) {
     gradvac_state *v = state;
@@ -81,5 +75,5 @@ const mtl_weighting_kind mtl_weighting_gradvac = {
     .description = "GradVac: each task's gradient steered towards EMA targets of its cosine with the others",
     .state_size = sizeof(gradvac_state),
     .flags = MTL_WEIGHTING_GRADS,
-    .weights = gradvac_weights,
+    .weights = mtl__unit_weights,
     .combine = gradvac_combine};

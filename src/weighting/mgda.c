@@ -22,12 +22,6 @@
 
 #include "weighting/strategies.h"
 
-static mtl_status mgda_weights(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *w) {
-    (void)state, (void)c;
-    for (int k = 0; k < x->K; k++) w[k] = 1.0f;
-    return MTL_OK;
-}
-
 static mtl_status mgda_combine(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *G,
                                int64_t D, float *d, float *alpha) {
     (void)state;
@@ -56,5 +50,5 @@ const mtl_weighting_kind mtl_weighting_mgda = {
     .name = "mgda",
     .description = "MGDA(-UB): min-norm point of the (normalised) task gradients' convex hull (Frank-Wolfe)",
     .flags = MTL_WEIGHTING_GRADS | MTL_WEIGHTING_REP,
-    .weights = mgda_weights,
+    .weights = mtl__unit_weights,
     .combine = mgda_combine};

@@ -38,12 +38,6 @@
 
 #define NASH_RIDGE 1e-6
 
-static mtl_status nash_weights(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *w) {
-    (void)state, (void)c;
-    for (int k = 0; k < x->K; k++) w[k] = 1.0f;
-    return MTL_OK;
-}
-
 static double objective(const double *M, int n, const double *a) {
     double f = 0;
     for (int i = 0; i < n; i++) {
@@ -129,5 +123,5 @@ const mtl_weighting_kind mtl_weighting_nash = {
     .name = "nash",
     .description = "Nash-MTL: the bargaining solution (G G^T) alpha = 1/alpha, combined gradient clipped to max_norm",
     .flags = MTL_WEIGHTING_GRADS,
-    .weights = nash_weights,
+    .weights = mtl__unit_weights,
     .combine = nash_combine};

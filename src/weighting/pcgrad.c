@@ -13,12 +13,6 @@
  * test is a strict g'_k . g_j < 0, as in the paper. */
 #include "weighting/strategies.h"
 
-static mtl_status pcgrad_weights(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *w) {
-    (void)state, (void)c;
-    for (int k = 0; k < x->K; k++) w[k] = 1.0f;
-    return MTL_OK;
-}
-
 static mtl_status pcgrad_combine(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *G,
                                  int64_t D, float *d, float *alpha) {
     (void)state, (void)c;
@@ -48,5 +42,5 @@ const mtl_weighting_kind mtl_weighting_pcgrad = {
     .name = "pcgrad",
     .description = "PCGrad: each task's gradient projected off the gradients it conflicts with, in random order",
     .flags = MTL_WEIGHTING_GRADS,
-    .weights = pcgrad_weights,
+    .weights = mtl__unit_weights,
     .combine = pcgrad_combine};

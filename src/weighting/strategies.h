@@ -20,6 +20,10 @@ extern const mtl_weighting_kind mtl_weighting_gradvac;
 extern const mtl_weighting_kind mtl_weighting_nash;
 extern const mtl_weighting_kind mtl_weighting_aligned;
 
+/* lambda_k = 1: ew's weights, and those of the gradient strategies whose rows are the plain task
+ * gradients */
+mtl_status mtl__unit_weights(void *state, const mtl_weighting_config *c, const mtl_weighting_ctx *x, float *lambda);
+
 /* Adam (torch.optim.Adam's formulas, betas 0.9 / 0.999, eps 1e-8) on a strategy's own K
  * parameters (uw's log variances, imtl's loss scales, gradnorm's weights) */
 typedef struct {
