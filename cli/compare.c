@@ -77,31 +77,7 @@ int cmd_compare(int argc, char **argv) {
     if (!code) {
         if (!strcmp(f.format, "markdown")) mtl_table_print_markdown(t, stdout);
         else mtl_table_print(t, stdout);
-        if (c.out_dir) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/compare.csv", c.out_dir);
-            mtl_status s = mtl_table_write_csv(t, path);
-            snprintf(path, sizeof path, "%s/compare.md", c.out_dir);
-            FILE *md = s ? NULL : fopen(path, "w");
-            if (md) {
-                mtl_table_print_markdown(t, md);
-                if (fclose(md) != 0) s = MTL_ERR_IO;
-            }
-            if (!s) {
-                mtl_report rep;
-                memset(&rep, 0, sizeof rep);
-                rep.title = "model comparison";
-                rep.subtitle = cmdline;
-                const mtl_table *tl[1] = {t};
-                rep.n_tables = 1, rep.tables = tl;
-                snprintf(path, sizeof path, "%s/report.html", c.out_dir);
-                s = mtl_report_write_html(&rep, path);
-            }
-            if (s || !md) {
-                fprintf(stderr, "mtl compare: writing the comparison into %s failed: %s\n", c.out_dir, mtl_last_error());
-                code = 1;
-            }
-        }
+        if (c.out_dir && expflags_write_table("compare", c.out_dir, "compare", "model comparison", t, cmdline)) code = 1;
         mtl_table_free(t);
     }
     for (int i = 0; i < done; i++) mtl_experiment_result_free(&res[i]);

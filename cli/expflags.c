@@ -540,3 +540,30 @@ int expflags_models(const char *cmd, char *list, char **names, int max) {
     if (n == 0) fprintf(stderr, "mtl %s: --models is empty\n", cmd);
     return n ? n : -1;
 }
+
+int expflags_write_table(const char *cmd, const char *dir, const char *stem, const char *title, const mtl_table *t,
+                         const char *cmdline) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.csv", dir, stem);
+    mtl_status s = mtl_table_write_csv(t, path);
+    snprintf(path, sizeof path, "%s/%s.md", dir, stem);
+    FILE *md = s ? NULL : fopen(path, "w");
+    if (md) {
+        mtl_table_print_markdown(t, md);
+        if (fclose(md) != 0) s = mtl_error(MTL_ERR_IO, "cannot write %s", path);
+    } else if (!s) {
+        s = mtl_error(MTL_ERR_IO, "cannot create %s", path);
+    }
+    if (!s) {
+        mtl_report rep;
+        memset(&rep, 0, sizeof rep);
+        rep.title = title;
+        rep.subtitle = cmdline;
+        const mtl_table *tl[1] = {t};
+        rep.n_tables = 1, rep.tables = tl;
+        snprintf(path, sizeof path, "%s/report.html", dir);
+        s = mtl_report_write_html(&rep, path);
+    }
+    if (s) fprintf(stderr, "mtl %s: writing the %s table into %s failed: %s\n", cmd, stem, dir, mtl_last_error());
+    return s ? 1 : 0;
+}

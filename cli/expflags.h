@@ -55,6 +55,10 @@ int expflags_split(char *list, char **names, int max);
 /* the same for --models, each checked against the registry: the count, or -1 after printing
  * a one-line error (an unknown model, an empty list) */
 int expflags_models(const char *cmd, char *list, char **names, int max);
+/* writes t into dir as <stem>.csv, <stem>.md and report.html (titled, the command line under
+ * the title); on failure prints a one-line error and returns 1, else 0 */
+int expflags_write_table(const char *cmd, const char *dir, const char *stem, const char *title, const mtl_table *t,
+                         const char *cmdline);
 /* prints "mtl <cmd>: [what: ]<last error>" on its own line */
 void expflags_error(const char *cmd, const char *what);
 /* "mtl train --model ..." */

@@ -11,33 +11,6 @@
 
 #define MAX_RUNS 64
 
-static int write_outputs(const char *dir, const mtl_table *t, const char *cmdline) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/study.csv", dir);
-    mtl_status s = mtl_table_write_csv(t, path);
-    snprintf(path, sizeof path, "%s/study.md", dir);
-    FILE *md = s ? NULL : fopen(path, "w");
-    if (md) {
-        mtl_table_print_markdown(t, md);
-        if (fclose(md) != 0) s = MTL_ERR_IO;
-    }
-    if (!s && md) {
-        mtl_report rep;
-        memset(&rep, 0, sizeof rep);
-        rep.title = "weighting study";
-        rep.subtitle = cmdline;
-        const mtl_table *tl[1] = {t};
-        rep.n_tables = 1, rep.tables = tl;
-        snprintf(path, sizeof path, "%s/report.html", dir);
-        s = mtl_report_write_html(&rep, path);
-    }
-    if (s || !md) {
-        fprintf(stderr, "mtl study: writing the study into %s failed: %s\n", dir, mtl_last_error());
-        return 1;
-    }
-    return 0;
-}
-
 int cmd_study(int argc, char **argv) {
     expflags f;
     bool tab = expflags_wants_tabular(argc, argv);
@@ -146,7 +119,7 @@ int cmd_study(int argc, char **argv) {
         mtl_table_set_note(t, note);
         if (!strcmp(f.format, "markdown")) mtl_table_print_markdown(t, stdout);
         else mtl_table_print(t, stdout);
-        if (c.out_dir && write_outputs(c.out_dir, t, cmdline)) code = 1;
+        if (c.out_dir && expflags_write_table("study", c.out_dir, "study", "weighting study", t, cmdline)) code = 1;
         mtl_table_free(t);
     }
     for (int i = 0; i < done; i++) mtl_experiment_result_free(&res[i]);

@@ -68,15 +68,18 @@ mtl_status mtl_evaluate(mtl_model *m, const mtl_dataset *d, int batch_size, doub
     return s;
 }
 
-/* copies of every parameter and buffer (for best-on-validation) */
-static mtl_status snapshot(mtl_params *P, float **buf, bool restore) {
+/* a copy of every parameter and buffer (best-on-validation), or of the buffers only (the
+ * batchnorm running statistics around FAMO's second forward); *buf is allocated on first use */
+static mtl_status snapshot(mtl_params *P, float **buf, bool restore, bool buffers_only) {
     int64_t total = 0;
     int n = mtl_params_count(P);
-    for (int i = 0; i < n; i++) total += mtl_params_info(P, i)->tensor->size;
-    if (!*buf && !(*buf = malloc((size_t)total * sizeof(float))))
-        return mtl_error(MTL_ERR_NOMEM, "train: out of memory for the best-on-validation copy");
+    for (int i = 0; i < n; i++)
+        if (!buffers_only || !mtl_params_info(P, i)->trainable) total += mtl_params_info(P, i)->tensor->size;
+    if (!*buf && !(*buf = malloc((size_t)(total + 1) * sizeof(float))))
+        return mtl_error(MTL_ERR_NOMEM, "train: out of memory for a copy of the parameters");
     float *p = *buf;
     for (int i = 0; i < n; i++) {
+        if (buffers_only && mtl_params_info(P, i)->trainable) continue;
         mtl_tensor *t = mtl_params_info(P, i)->tensor;
         if (restore) memcpy(t->data, p, (size_t)t->size * sizeof(float));
         else memcpy(p, t->data, (size_t)t->size * sizeof(float));
@@ -146,38 +149,22 @@ static mtl_status step_backward(mtl_model *m, mtl_tape *t, mtl_weighting *wt, bo
 /* the batch's losses after the optimizer step (FAMO): a forward in training mode that
  * records nothing, with the batchnorm running statistics put back afterwards */
 static mtl_status losses_after_step(mtl_model *m, mtl_tape *t, const mtl_tensor *x, const mtl__batch *b, int K,
-                                    float *buffers, float *lv) {
-    mtl_params *P = m->params;
-    int np = mtl_params_count(P);
-    float *p = buffers;
-    for (int i = 0; i < np; i++) {
-        const mtl_param_info *pi = mtl_params_info(P, i);
-        if (!pi->trainable) memcpy(p, pi->tensor->data, (size_t)pi->tensor->size * sizeof(float)), p += pi->tensor->size;
-    }
+                                    float **buffers, float *lv) {
+    mtl_status s = snapshot(m->params, buffers, false, true);
+    if (s) return s;
     mtl_shape shape = mtl_tensor_shape(x);
     mtl_tape_reset(t); /* the step is done: its activations are not needed any more */
     mtl_tape_set_recording(t, false);
     mtl_tensor *logits[MTL_MAX_TASKS];
-    mtl_status s = mtl_model_forward(m, t, mtl_tensor_wrap(t, shape, b->x), logits);
+    s = mtl_model_forward(m, t, mtl_tensor_wrap(t, shape, b->x), logits);
     for (int k = 0; k < K && !s; k++) {
         mtl_tensor *l = mtl__task_loss(t, logits[k], b->y[k], b->yf[k]);
         if (!l) s = mtl_error(mtl_tape_status(t), "train: %s", mtl_tape_error(t));
         else lv[k] = l->data[0];
     }
     mtl_tape_set_recording(t, true);
-    p = buffers;
-    for (int i = 0; i < np; i++) {
-        const mtl_param_info *pi = mtl_params_info(P, i);
-        if (!pi->trainable) memcpy(pi->tensor->data, p, (size_t)pi->tensor->size * sizeof(float)), p += pi->tensor->size;
-    }
-    return s;
-}
-
-static int64_t buffer_floats(mtl_params *P) {
-    int64_t n = 0;
-    for (int i = 0; i < mtl_params_count(P); i++)
-        if (!mtl_params_info(P, i)->trainable) n += mtl_params_info(P, i)->tensor->size;
-    return n;
+    mtl_status r = snapshot(m->params, buffers, true, true);
+    return s ? s : r;
 }
 
 mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *eval, const mtl_train_config *c,
@@ -220,9 +207,6 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
     if (!s && c->rep_grad && (wflags & MTL_WEIGHTING_GRADS) && !(wflags & MTL_WEIGHTING_REP)) /* no effect on loss-only ones */
         s = mtl_error(MTL_ERR_ARG, "train: --rep-grad: weighting %s does not act on a shared representation "
                       "(mgda, graddrop, imtl and aligned do)", mtl_weighting_name(wt));
-    if (!s && (mtl_weighting_flags(wt) & MTL_WEIGHTING_LOSSES_AFTER) &&
-        !(bufcopy = malloc((size_t)(buffer_floats(m->params) + 1) * sizeof(float))))
-        s = mtl_error(MTL_ERR_NOMEM, "train: out of memory");
     if (!s) {
         if (c->tape) t = c->tape;
         else s = mtl_tape_create(&t);
@@ -277,9 +261,9 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
             for (int k = 0; k < K; k++) wsum[k] += alpha[k];
             steps++;
             if ((s = mtl_optimizer_step(opt))) break;
-            if (bufcopy) {
+            if (wflags & MTL_WEIGHTING_LOSSES_AFTER) {
                 float after[MTL_MAX_TASKS];
-                if (!(s = losses_after_step(m, t, x, &b, K, bufcopy, after))) s = mtl_weighting_after(wt, after);
+                if (!(s = losses_after_step(m, t, x, &b, K, &bufcopy, after))) s = mtl_weighting_after(wt, after);
             }
         }
         if (s) break;
@@ -298,7 +282,7 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
                 for (int k = 0; k < K; k++) crit += st.eval_acc[k] / K;
             if (crit > best_crit) { /* NaN never improves */
                 best_crit = crit, best_epoch = epoch;
-                if (c->best_on_val && (s = snapshot(m->params, &best, false))) break;
+                if (c->best_on_val && (s = snapshot(m->params, &best, false, false))) break;
             }
             st.best_epoch = best_epoch;
             stop = c->patience > 0 && epoch - (best_epoch < 0 ? 0 : best_epoch) >= c->patience;
@@ -307,7 +291,7 @@ mtl_status mtl_train(mtl_model *m, const mtl_dataset *train, const mtl_dataset *
         if (cb) cb(&st, user);
         if (stop) break;
     }
-    if (!s && c->best_on_val && best) s = snapshot(m->params, &best, true);
+    if (!s && c->best_on_val && best) s = snapshot(m->params, &best, true, false);
     free(best);
     free(ws.G);
     free(ws.d);
