@@ -2,10 +2,13 @@
  * batchnorm (output, gradients and the updated running statistics), statistical and
  * exactness checks for dropout's mask, determinism across thread counts, errors. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
+#include "ops/conv_fast.h"
+#include "ops/fused.h"
 
 /* ---- batchnorm (forward and fixture cases: th_bn_forward, th_bn_parity in the harness) --- */
 
@@ -165,6 +168,38 @@ static void batchnorm_large_mean(void) {
         CHECK_CLOSE(rm[c], 0.1 * m, 1e-6, 1e-6, "running_mean");
     }
     mtl_tape_free(t);
+}
+
+/* the wide run sums (float lanes flushed into double): the AVX-512 kernels give the bits of
+ * the portable loop (both orders of the lanes and the flushes), and the sums are accurate */
+static void batchnorm_run_sums(void) {
+    static const int lens[] = {16, 17, 31, 100, 2048, 4095, 4096, 4097, 9000, 100000};
+    static float r[100000], w[100000];
+    for (size_t q = 0; q < sizeof lens / sizeof lens[0]; q++) {
+        int L = lens[q];
+        th_fill(r, L, 31 + q, -1, 1);
+        th_fill(w, L, 41 + q, 999, 1001);
+        double k = r[0], m = 1000.0 + 1.0 / 3.0; /* m: not a float value, as a batch mean */
+        double s1 = 0.5, s2 = 0.25, p1 = 0.5, p2 = 0.25, d1 = 1.5, d2 = -2.0, e1 = 1.5, e2 = -2.0;
+        mtl__bn_lanes_portable(r, NULL, L, k, &p1, &p2);
+        mtl__bn_lanes_portable(r, w, L, m, &e1, &e2);
+        if (mtl__bn_run_sums(r, L, k, &s1, &s2)) {
+            CHECK(s1 == p1 && s2 == p2, "L %d: AVX-512 sums %.17g %.17g, portable %.17g %.17g", L, s1, s2, p1, p2);
+            CHECK(mtl__bn_run_dsums(r, w, L, m, &d1, &d2), "L %d: dsums", L);
+            CHECK(d1 == e1 && d2 == e2, "L %d: AVX-512 dsums %.17g %.17g, portable %.17g %.17g", L, d1, d2, e1, e2);
+        }
+        double a = 0.5, b = 0.25, c = 1.5, d = -2.0;
+        for (int l = 0; l < L; l++) {
+            a += (double)r[l] - k, b += ((double)r[l] - k) * ((double)r[l] - k);
+            c += r[l], d += (double)r[l] * ((double)w[l] - m);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "L %d: sums of d, d^2, dy, dy (x - m)", L);
+        CHECK_CLOSE(p1, a, 1e-9 * L, 1e-6, what);
+        CHECK_CLOSE(p2, b, 1e-9 * L, 1e-6, what);
+        CHECK_CLOSE(e1, c, 1e-9 * L, 1e-6, what);
+        CHECK_CLOSE(e2, d, 1e-9 * L, 1e-5, what);
+    }
 }
 
 /* forward and backward give identical bits with 1 and 2 threads */
@@ -511,6 +546,7 @@ int main(void) {
     RUN(parity_batchnorm);
     RUN(batchnorm_running_stats);
     RUN(batchnorm_large_mean);
+    RUN(batchnorm_run_sums);
     RUN(batchnorm_threads);
     RUN(batchnorm_params);
     RUN(errors_batchnorm);

@@ -317,6 +317,12 @@ void mtl__conv_fast_dw_padded(const float *xp, int ldx, const float *dy, int ldy
 /* ---- batchnorm + relu backward pieces (fused.c) -------------------------------- */
 
 #if HAVE_AVX512_KERNELS
+/* the low and high 8 floats of v widened to double */
+INL __m512d lo_pd(__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+INL __m512d hi_pd(__m512 v) {
+    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
 /* relu(batchnorm) > 0, recomputed from z in batchnorm's float operations ((z - m) sc + sh, no
  * fused multiply-add, as norm.c's normalise): the backward needs no read of the output y */
 INL __mmask16 bnr_on(__m512 zv, __m512 mv, __m512 scv, __m512 shv) {
@@ -324,24 +330,28 @@ INL __mmask16 bnr_on(__m512 zv, __m512 mv, __m512 scv, __m512 shv) {
     return _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
 }
 
+/* relu-masked d = (on ? da : 0): sums of d and d (z - mf) in float lanes flushed to double
+ * lanes every MTL_BN_FLUSH positions, then sdyx corrected to the mean m: (mf - m) sum d */
 TGT static void bnr_sums_avx512(const float *z, const float *da, int L, double m, float mf, float sc, float sh,
                                 double *sdy, double *sdyx) {
-    __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0, mv = _mm512_set1_pd(m);
     const __m512 mfv = _mm512_set1_ps(mf), scv = _mm512_set1_ps(sc), shv = _mm512_set1_ps(sh);
-    for (int l = 0; l < L; l += 16) {
-        __mmask16 t = tail_mask(L - l);
-        __m512 dv = _mm512_maskz_loadu_ps(t, da + l), zv = _mm512_maskz_loadu_ps(t, z + l);
-        __m512 d = _mm512_maskz_mov_ps(bnr_on(zv, mfv, scv, shv) & t, dv);
-        __m512d d0 = _mm512_cvtps_pd(_mm512_castps512_ps256(d));
-        __m512d d1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
-        __m256 zh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(zv), 1));
-        __m512d z0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(zv)), mv);
-        __m512d z1 = _mm512_sub_pd(_mm512_cvtps_pd(zh), mv);
-        s0 = _mm512_add_pd(s0, d0), s1 = _mm512_add_pd(s1, d1);
-        q0 = _mm512_fmadd_pd(d0, z0, q0), q1 = _mm512_fmadd_pd(d1, z1, q1);
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+    for (int l0 = 0; l0 < L; l0 += MTL_BN_FLUSH) {
+        int l1 = L - l0 < MTL_BN_FLUSH ? L : l0 + MTL_BN_FLUSH;
+        __m512 s = _mm512_setzero_ps(), q = s;
+        for (int l = l0; l < l1; l += 16) {
+            __mmask16 t = tail_mask(l1 - l);
+            __m512 dv = _mm512_maskz_loadu_ps(t, da + l), zv = _mm512_maskz_loadu_ps(t, z + l);
+            __m512 d = _mm512_maskz_mov_ps(bnr_on(zv, mfv, scv, shv) & t, dv);
+            s = _mm512_add_ps(s, d);
+            q = _mm512_add_ps(q, _mm512_mul_ps(d, _mm512_sub_ps(zv, mfv)));
+        }
+        s0 = _mm512_add_pd(s0, lo_pd(s)), s1 = _mm512_add_pd(s1, hi_pd(s));
+        q0 = _mm512_add_pd(q0, lo_pd(q)), q1 = _mm512_add_pd(q1, hi_pd(q));
     }
-    *sdy += _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
-    *sdyx += _mm512_reduce_add_pd(_mm512_add_pd(q0, q1));
+    double a = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+    *sdy += a;
+    *sdyx += _mm512_reduce_add_pd(_mm512_add_pd(q0, q1)) + ((double)mf - m) * a;
 }
 
 TGT static void bnr_dz_avx512(const float *z, const float *da, int L, float m, float sc, float sh, float ka, float kb,
@@ -360,38 +370,44 @@ TGT static void bnr_dz_avx512(const float *z, const float *da, int L, float m, f
 #endif
 
 #if HAVE_AVX512_KERNELS
-/* batchnorm's run sums with the lane layout of norm.c's run_sums / run_dsums (element l
- * in lane l % 16, lanes added in order at the end, no fused multiply-add): bit-identical */
+/* batchnorm's run sums with the lane layout of norm.c's run_sums / run_dsums: element l in
+ * float lane l % 16 (products then sums, no fused multiply-add), the lanes flushed into
+ * double lanes every MTL_BN_FLUSH elements, the double lanes added in order at the end:
+ * bit-identical. Without w: sums of d = r - k and d^2 (k a float value); with w: sums of
+ * r and r (w - kf), kf = (float)k, and the second corrected to k by (kf - k) sum r. */
 TGT static void bn_sums_avx512(const float *r, const float *w, int L, double k, double *s1, double *s2,
                                double *lanes) {
-    __m512d a0 = _mm512_setzero_pd(), a1 = a0, b0 = a0, b1 = a0, kv = _mm512_set1_pd(k);
-    for (int l = 0; l < L; l += 16) {
-        __mmask16 t = tail_mask(L - l);
-        __m512 rv = _mm512_maskz_loadu_ps(t, r + l);
-        __m512d r0 = _mm512_cvtps_pd(_mm512_castps512_ps256(rv));
-        __m512d r1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rv), 1)));
-        __mmask8 t0 = (__mmask8)(t & 0xFF), t1 = (__mmask8)(t >> 8);
-        if (!w) { /* sums of d = r - k and d^2 */
-            __m512d d0 = _mm512_maskz_sub_pd(t0, r0, kv), d1 = _mm512_maskz_sub_pd(t1, r1, kv);
-            a0 = _mm512_add_pd(a0, d0), a1 = _mm512_add_pd(a1, d1);
-            b0 = _mm512_add_pd(b0, _mm512_mul_pd(d0, d0)), b1 = _mm512_add_pd(b1, _mm512_mul_pd(d1, d1));
-        } else { /* sums of r and r (w - k) */
-            __m512 wv = _mm512_maskz_loadu_ps(t, w + l);
-            __m512d w0 = _mm512_maskz_sub_pd(t0, _mm512_cvtps_pd(_mm512_castps512_ps256(wv)), kv);
-            __m512d w1 = _mm512_maskz_sub_pd(
-                t1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(wv), 1))), kv);
-            a0 = _mm512_add_pd(a0, r0), a1 = _mm512_add_pd(a1, r1);
-            b0 = _mm512_add_pd(b0, _mm512_mul_pd(r0, w0)), b1 = _mm512_add_pd(b1, _mm512_mul_pd(r1, w1));
+    __m512d a0 = _mm512_setzero_pd(), a1 = a0, b0 = a0, b1 = a0;
+    const float kf = (float)k;
+    const __m512 kv = _mm512_set1_ps(kf);
+    for (int l0 = 0; l0 < L; l0 += MTL_BN_FLUSH) {
+        int l1 = L - l0 < MTL_BN_FLUSH ? L : l0 + MTL_BN_FLUSH;
+        __m512 a = _mm512_setzero_ps(), b = a;
+        for (int l = l0; l < l1; l += 16) {
+            __mmask16 t = tail_mask(l1 - l);
+            __m512 rv = _mm512_maskz_loadu_ps(t, r + l);
+            if (!w) {
+                __m512 d = _mm512_maskz_sub_ps(t, rv, kv);
+                a = _mm512_add_ps(a, d);
+                b = _mm512_add_ps(b, _mm512_mul_ps(d, d));
+            } else {
+                __m512 d = _mm512_maskz_sub_ps(t, _mm512_maskz_loadu_ps(t, w + l), kv);
+                a = _mm512_add_ps(a, rv);
+                b = _mm512_add_ps(b, _mm512_mul_ps(rv, d));
+            }
         }
+        a0 = _mm512_add_pd(a0, lo_pd(a)), a1 = _mm512_add_pd(a1, hi_pd(a));
+        b0 = _mm512_add_pd(b0, lo_pd(b)), b1 = _mm512_add_pd(b1, hi_pd(b));
     }
     if (lanes) { /* the 16 + 16 lane sums themselves, for the caller to add in order */
         _mm512_storeu_pd(lanes, a0), _mm512_storeu_pd(lanes + 8, a1);
         _mm512_storeu_pd(lanes + 16, b0), _mm512_storeu_pd(lanes + 24, b1);
         return;
     }
-    double a[16], b[16];
+    double a[16], b[16], sa = 0.0;
     _mm512_storeu_pd(a, a0), _mm512_storeu_pd(a + 8, a1), _mm512_storeu_pd(b, b0), _mm512_storeu_pd(b + 8, b1);
-    for (int j = 0; j < 16; j++) *s1 += a[j], *s2 += b[j];
+    for (int j = 0; j < 16; j++) *s1 += a[j], *s2 += b[j], sa += a[j];
+    if (w) *s2 += ((double)kf - k) * sa;
 }
 #endif
 

@@ -8,6 +8,7 @@
 
 #define MTL_CONV_FAST_KMAX 7 /* largest kernel size with a weight-gradient kernel */
 #define MTL_CONV_FAST_OB 8   /* output rows per block of the forward kernel */
+#define MTL_BN_FLUSH 4096    /* batchnorm run sums: float lanes are flushed into double this often */
 
 /* true when this CPU runs the kernels (AVX-512F; MTL_CONV_FAST=0 in the environment turns them off) */
 bool mtl__conv_fast_available(void);
@@ -39,7 +40,8 @@ void mtl__conv_fast_dw_padded(const float *xp, int ldx, const float *dy, int ldy
 /* Batchnorm + relu backward over one run of L floats of a channel, with d = da where the relu's
  * output is positive, i.e. where (z - mf) sc + sh > 0 in float (batchnorm's normalise, no fused
  * multiply-add: the same bits as its output y, which is not read):
- * sums: sdy += sum d, sdyx += sum d (z - m) (in double); dz: dz = ka d + kb (z - m) + kc. */
+ * sums: sdy += sum d, sdyx += sum d (z - m) (float lanes flushed into double every MTL_BN_FLUSH
+ * positions; d (z - mf) corrected to m in double); dz: dz = ka d + kb (z - m) + kc. */
 void mtl__bnr_sums(const float *z, const float *da, int L, double m, float mf, float sc, float sh, double *sdy,
                    double *sdyx);
 void mtl__bnr_dz(const float *z, const float *da, int L, float m, float sc, float sh, float ka, float kb, float kc,

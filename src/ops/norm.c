@@ -17,7 +17,8 @@
  *  - narrow (L < 16, e.g. [N,C]): as many whole channels as fit in 32 floats; sums
  *    are kept per position of the block (vectorised over positions) and folded
  *    into channels at the end.
- * Statistics and gradient sums are in double. Every sum runs in a fixed order, so
+ * Statistics and gradient sums: float partial sums over at most MTL_BN_FLUSH elements of a
+ * run, added in double. Every sum runs in a fixed order, so
  * the results do not depend on the thread count. */
 
 #define BN_WIDE 16   /* L from which a channel is a block of its own */
@@ -32,41 +33,43 @@ static int bn_block(int C, int L) {
     return cb < C ? cb : (C > 0 ? C : 1);
 }
 
-/* wide: sums of d = r[l] - k and d^2 over a run, with BN_ACC partial sums (the AVX-512
- * version in conv_fast.c gives the same bits) */
-static void run_sums(const float *r, int L, double k, double *sum, double *sq) {
-    if (mtl__bn_run_sums(r, L, k, sum, sq)) return;
-    double a[BN_ACC] = {0}, b[BN_ACC] = {0};
-    int l = 0;
-    for (; l + BN_ACC <= L; l += BN_ACC)
-        for (int j = 0; j < BN_ACC; j++) {
-            double d = (double)r[l + j] - k;
-            a[j] += d;
-            b[j] += d * d;
+/* wide runs: float partial sums in BN_ACC lanes (element l in lane l % BN_ACC, products then
+ * sums, no fused multiply-add), flushed into double lanes every MTL_BN_FLUSH elements, the
+ * double lanes added in order at the end (the AVX-512 version in conv_fast.c gives the same
+ * bits). w NULL: sums of d = r - k and d^2 (k a float value). Otherwise sums of r and of
+ * r (w - kf), kf = (float)k, the second corrected to k by (kf - k) times the run's sum of r. */
+void mtl__bn_lanes_portable(const float *r, const float *w, int L, double k, double *sum, double *sq) {
+    double a[BN_ACC] = {0}, b[BN_ACC] = {0}, sa = 0.0;
+    const float kf = (float)k;
+    for (int l0 = 0; l0 < L; l0 += MTL_BN_FLUSH) {
+        int l1 = L - l0 < MTL_BN_FLUSH ? L : l0 + MTL_BN_FLUSH;
+        float fa[BN_ACC] = {0}, fb[BN_ACC] = {0};
+        for (int l = l0; l < l1; l++) {
+            int j = (l - l0) % BN_ACC;
+            if (!w) {
+                float d = r[l] - kf, p = d * d;
+                fa[j] += d;
+                fb[j] += p;
+            } else {
+                float d = w[l] - kf, p = r[l] * d;
+                fa[j] += r[l];
+                fb[j] += p;
+            }
         }
-    for (int j = 0; l < L; l++, j++) {
-        double d = (double)r[l] - k;
-        a[j] += d;
-        b[j] += d * d;
+        for (int j = 0; j < BN_ACC; j++) a[j] += fa[j], b[j] += fb[j];
     }
-    for (int j = 0; j < BN_ACC; j++) *sum += a[j], *sq += b[j];
+    for (int j = 0; j < BN_ACC; j++) *sum += a[j], *sq += b[j], sa += a[j];
+    if (w) *sq += ((double)kf - k) * sa;
+}
+
+/* wide: sums of d = r[l] - k and d^2 over a run */
+static void run_sums(const float *r, int L, double k, double *sum, double *sq) {
+    if (!mtl__bn_run_sums(r, L, k, sum, sq)) mtl__bn_lanes_portable(r, NULL, L, k, sum, sq);
 }
 
 /* wide: sums of dy and of dy (x - m) over a run */
 static void run_dsums(const float *dy, const float *x, int L, double m, double *sdy, double *sdyx) {
-    if (mtl__bn_run_dsums(dy, x, L, m, sdy, sdyx)) return;
-    double a[BN_ACC] = {0}, b[BN_ACC] = {0};
-    int l = 0;
-    for (; l + BN_ACC <= L; l += BN_ACC)
-        for (int j = 0; j < BN_ACC; j++) {
-            a[j] += dy[l + j];
-            b[j] += (double)dy[l + j] * ((double)x[l + j] - m);
-        }
-    for (int j = 0; l < L; l++, j++) {
-        a[j] += dy[l];
-        b[j] += (double)dy[l] * ((double)x[l] - m);
-    }
-    for (int j = 0; j < BN_ACC; j++) *sdy += a[j], *sdyx += b[j];
+    if (!mtl__bn_run_dsums(dy, x, L, m, sdy, sdyx)) mtl__bn_lanes_portable(dy, x, L, m, sdy, sdyx);
 }
 
 /* batch mean and biased variance of the narrow channels [c0, c0+cb): one pass of sums
