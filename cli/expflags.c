@@ -24,7 +24,7 @@ void expflags_defaults(expflags *f, bool tabular) {
     f->epochs = 100, f->batch = 50, f->seeds = 5, f->threads = 0;
     f->lr = 1e-3f, f->temperature = 2.0f, f->seed = 1;
     f->format = "text";
-    f->task_group = 1, f->education_set = "", f->schema = NULL, f->train_file = NULL, f->test_file = NULL;
+    f->task_group = 1, f->education_set = "some-college", f->schema = NULL, f->train_file = NULL, f->test_file = NULL;
     mtl_weighting_config w = mtl_weighting_defaults();
     f->uw_init = (float)w.uw_init, f->weighting_lr = 0, f->famo_beta = (float)w.famo_beta;
     f->famo_gamma = (float)w.famo_gamma, f->gradnorm_alpha = (float)w.gradnorm_alpha, f->cagrad_c = (float)w.cagrad_c;
@@ -105,8 +105,10 @@ int expflags_specs(expflags *f, arg_spec *s, int n, bool with_protocol, bool wit
     s[n++] = (arg_spec){"task-group", ARG_INT, &f->task_group,
                         "census-income: 1 = income and never_married, 2 = education and never_married", 1, 2};
     s[n++] = (arg_spec){"education-set", ARG_STRING, &f->education_set,
-                        "census-income group 2: the education values that count as 'at least college', '|'-separated "
-                        "((empty): Some college but no degree|Bachelors|Masters|Prof school|Doctorate; printed)", 0, 0};
+                        "census-income group 2: the education values that count as 'at least college': a name, "
+                        "some-college (some college but no degree, bachelors or higher), any-college (also the two "
+                        "associate degrees), college-degree (associate degrees, bachelors or higher), bachelors "
+                        "(bachelors or higher), or the values '|'-separated; printed", 0, 0};
     s[n++] = (arg_spec){"schema", ARG_STRING, &f->schema,
                         "--data table: the description file (columns, kinds, tasks; see docs/tabular.md)", 0, 0};
     s[n++] = (arg_spec){"train-file", ARG_STRING, &f->train_file, "--data table: training file (CSV, may be gzip'd)", 0, 0};
@@ -271,7 +273,7 @@ static int build_table(const char *cmd, const expflags *f, mtl_data_spec *d, mtl
         d->education_set = f->education_set && *f->education_set ? f->education_set : NULL;
         if (d->census_group == 2 && !f->quiet)
             fprintf(stderr, "mtl %s: census-income group 2: education counts as 'at least college' for: %s\n", cmd,
-                    d->education_set ? d->education_set : mtl_census_default_education());
+                    mtl_census_education_values(d->education_set));
     } else {
         if (!f->schema || !f->train_file || !f->test_file) {
             fprintf(stderr, "mtl %s: --data table needs --schema FILE, --train-file FILE and --test-file FILE\n", cmd);

@@ -97,6 +97,10 @@ sed 's/^task a binary a yes/task a binary colour yes/' "$tmp/desc.txt" > "$tmp/d
 check "a task naming an unknown column names the description file and its line" \
     fails_with 1 "desc_bad.txt:10: .*colour" "$mtl" train --model mmoe --data table --schema "$tmp/desc_bad.txt" \
     --train-file "$tmp/train.csv" --test-file "$tmp/test.csv.gz" --epochs 1 --quiet
+sed 's/^task a binary a yes/task a binary a Yes/' "$tmp/desc.txt" > "$tmp/desc_typo.txt"
+check "a binary task whose positive value never occurs names the file, the task and the value" \
+    fails_with 1 "train.csv: task 'a': none of the 600 rows .*'Yes'" "$mtl" train --model mmoe --data table \
+    --schema "$tmp/desc_typo.txt" --train-file "$tmp/train.csv" --test-file "$tmp/test.csv.gz" --epochs 1 --quiet
 check "a missing training file is named" \
     fails_with 1 "nothere.csv" "$mtl" train --model mmoe --data table --schema "$tmp/desc.txt" \
     --train-file "$tmp/nothere.csv" --test-file "$tmp/test.csv.gz" --epochs 1 --quiet

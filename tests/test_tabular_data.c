@@ -633,6 +633,21 @@ static void census_presets(void) {
               !strcmp(s.tasks[1].name, "never_married"),
           "group 2 tasks");
     CHECK(strstr(mtl_census_default_education(), "Doctorate degree(PhD EdD)") != NULL, "default education set");
+    CHECK(!strcmp(mtl_census_education_values("some-college"), mtl_census_default_education()) &&
+              !strcmp(mtl_census_education_values(NULL), mtl_census_default_education()) &&
+              !strcmp(mtl_census_education_values(""), mtl_census_default_education()),
+          "some-college is the default set");
+    CHECK_OK(mtl_tab_schema_census(2, "any-college", &s));
+    CHECK(s.tasks[0].n_positive == 7 && !strcmp(s.tasks[0].positive[0], "Some college but no degree") &&
+              !strcmp(s.tasks[0].positive[1], "Associates degree-occup /vocational") &&
+              !strcmp(s.tasks[0].positive[6], "Doctorate degree(PhD EdD)"),
+          "named set any-college");
+    CHECK_OK(mtl_tab_schema_census(2, "college-degree", &s));
+    CHECK(s.tasks[0].n_positive == 6 && !strcmp(s.tasks[0].positive[0], "Associates degree-occup /vocational"),
+          "named set college-degree");
+    CHECK_OK(mtl_tab_schema_census(2, "bachelors", &s));
+    CHECK(s.tasks[0].n_positive == 4 && !strcmp(s.tasks[0].positive[0], "Bachelors degree(BA AB BS)"),
+          "named set bachelors");
     CHECK_OK(mtl_tab_schema_census(2, "Bachelors degree(BA AB BS)|Associates degree-academic program", &s));
     CHECK(s.tasks[0].n_positive == 2 && !strcmp(s.tasks[0].positive[1], "Associates degree-academic program"),
           "custom education set");

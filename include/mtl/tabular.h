@@ -93,12 +93,17 @@ mtl_status mtl_tab_schema_write(const mtl_tab_schema *s, FILE *f);
  * dividends), instance weight, education and marital status never inputs.
  * group 1: tasks income (field 42 == "50000+", the "." stripped) and never_married
  * (field 8 == "Never married"); group 2: education (field 5 in the education set) and
- * never_married. education_set: NULL for the default (mtl_census_default_education),
- * else values separated by '|'. */
+ * never_married. education_set: NULL for the default (mtl_census_default_education), a
+ * named set (mtl_census_education_values), or values separated by '|'. */
 mtl_status mtl_tab_schema_census(int group, const char *education_set, mtl_tab_schema *out);
 /* "Some college but no degree|Bachelors degree(BA AB BS)|Masters degree(MA MS MEng MEd MSW MBA)|
- *  Prof school degree (MD DDS DVM LLB JD)|Doctorate degree(PhD EdD)" */
+ *  Prof school degree (MD DDS DVM LLB JD)|Doctorate degree(PhD EdD)" (the named set some-college) */
 const char *mtl_census_default_education(void);
+/* the '|'-separated values of an education set: NULL or "" the default; the names
+ * some-college (the default: some college but no degree, bachelors or higher), any-college
+ * (also the two associate degrees), college-degree (associate degrees, bachelors or higher)
+ * and bachelors (bachelors or higher); anything else is returned as it is (values) */
+const char *mtl_census_education_values(const char *set);
 /* the data files inside dir: dir/census-income.data.gz and dir/census-income.test.gz
  * (or the same without .gz); an error names the directory and the file not found */
 mtl_status mtl_census_files(const char *dir, char *train_path, char *test_path, size_t size);

@@ -7,11 +7,30 @@
 
 #include "mtl/tabular.h"
 
-static const char *const default_education =
-    "Some college but no degree|Bachelors degree(BA AB BS)|Masters degree(MA MS MEng MEd MSW MBA)|"
-    "Prof school degree (MD DDS DVM LLB JD)|Doctorate degree(PhD EdD)";
+#define BACHELORS_UP                                                                                                   \
+    "Bachelors degree(BA AB BS)|Masters degree(MA MS MEng MEd MSW MBA)|Prof school degree (MD DDS DVM LLB JD)|"        \
+    "Doctorate degree(PhD EdD)"
+#define ASSOCIATES "Associates degree-occup /vocational|Associates degree-academic program"
 
-const char *mtl_census_default_education(void) { return default_education; }
+/* the named education sets; the first is the default (the spec's) */
+static const struct {
+    const char *name, *values;
+} education_sets[] = {
+    {"some-college", "Some college but no degree|" BACHELORS_UP},
+    {"any-college", "Some college but no degree|" ASSOCIATES "|" BACHELORS_UP},
+    {"college-degree", ASSOCIATES "|" BACHELORS_UP},
+    {"bachelors", BACHELORS_UP},
+};
+#define N_EDUCATION_SETS ((int)(sizeof education_sets / sizeof education_sets[0]))
+
+const char *mtl_census_default_education(void) { return education_sets[0].values; }
+
+const char *mtl_census_education_values(const char *set) {
+    if (!set || !*set) return education_sets[0].values;
+    for (int i = 0; i < N_EDUCATION_SETS; i++)
+        if (!strcmp(set, education_sets[i].name)) return education_sets[i].values;
+    return set;
+}
 
 #define N MTL_COL_NOMINAL
 #define C MTL_COL_CONTINUOUS
@@ -97,8 +116,7 @@ mtl_status mtl_tab_schema_census(int group, const char *education_set, mtl_tab_s
         s->cols[c].log1p = census_cols[c].log1p;
     }
     mtl_status st = group == 1 ? add_task(s, "income", "income_50k", "50000+")
-                               : add_task(s, "education", "education", education_set ? education_set
-                                                                                     : default_education);
+                               : add_task(s, "education", "education", mtl_census_education_values(education_set));
     if (!st) st = add_task(s, "never_married", "marital_stat", "Never married");
     if (st) memset(out, 0, sizeof *out);
     return st;

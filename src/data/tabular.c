@@ -650,10 +650,20 @@ mtl_status mtl_tab_fit(const mtl_tab_schema *s, const char *train_path, mtl_tab_
     if (st) return st;
     sink k = {.e = e, .fit = true, .labels = true, .width = e->n_ids + e->n_cont};
     st = read_rows(&k, train_path);
-    for (int t = 0; t < s->n_tasks && !st; t++)
-        if (s->tasks[t].multiclass && e->cls[t].n < 2)
+    for (int t = 0; t < s->n_tasks && !st; t++) {
+        const mtl_tab_task *task = &s->tasks[t];
+        if (task->multiclass && e->cls[t].n < 2)
             st = mtl_error(MTL_ERR_FORMAT, "%s: task '%s' has %u class in column '%s' (expected at least 2)",
-                           train_path, s->tasks[t].name, (unsigned)e->cls[t].n, s->cols[s->tasks[t].column].name);
+                           train_path, task->name, (unsigned)e->cls[t].n, s->cols[task->column].name);
+        if (task->multiclass || st) continue;
+        int64_t pos = 0; /* a positive set that never (or always) matches is a typo, not a task */
+        for (int64_t i = 0; i < k.n; i++) pos += k.y[t][i] == 1;
+        if (pos == 0 || pos == k.n)
+            st = mtl_error(MTL_ERR_FORMAT, "%s: task '%s': %s of the %lld rows has a positive value in column '%s' "
+                           "(positive: '%s'%s; expected both classes)", train_path, task->name, pos ? "every one" : "none",
+                           (long long)k.n, s->cols[task->column].name, task->positive[0],
+                           task->n_positive > 1 ? " and others" : "");
+    }
     /* training statistics over the non-missing values, then standardise in place */
     for (int j = 0; j < e->n_cont && !st; j++) {
         const double *raw = k.raw + j;

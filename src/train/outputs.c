@@ -514,7 +514,7 @@ static void print_tab_json(const mtl_experiment_result *r, const mtl_data_spec *
     json_str(f, r->inputs);
     if (d->census_group == 2) { /* the paper does not define "at least college": say which values counted */
         fprintf(f, ",\n  \"education_set\": ");
-        json_str(f, d->education_set ? d->education_set : mtl_census_default_education());
+        json_str(f, mtl_census_education_values(d->education_set));
     }
     fprintf(f, ",\n  \"model_sizes\": ");
     json_tab_sizes(f, r->model, &r->tab);
