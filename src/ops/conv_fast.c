@@ -60,7 +60,8 @@ bool mtl__conv_fast_available(void) {
 #if HAVE_AVX512_KERNELS
 
 #define OB MTL_CONV_FAST_OB
-#define TILE 32 /* output positions per forward block: two vectors */
+#define TILE 32   /* output positions per forward block: two vectors */
+#define PANEL 512 /* output positions per panel of the forward kernel (a multiple of TILE) */
 
 static __mmask16 tail_mask(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
@@ -135,15 +136,20 @@ INL void fwd_rows(const float *xp, int ldx, const float *w, int Cin, int K, int 
 TGT static void fwd_all(const float *xp, int ldx, const float *w, int Cin, int K, int o0, int o1, const float *bias,
                         bool acc, int mode, float *y, int ldy, int Lout) {
     size_t ws = (size_t)Cin * K;
-    /* tiles outermost: a tile of the input (Cin x (32 + K - 1) floats) stays in L1 for all rows */
-    for (int j0 = 0; j0 < Lout; j0 += TILE) {
-        int o = o0;
+    /* panels of PANEL positions, in each every block of OB rows sweeps the panel tile by
+     * tile: the panel of the input stays in cache for all rows, and a block stores OB
+     * sequential runs. (Tiles outermost, every row of a tile before the next tile, stored
+     * into Cout rows at once: the store misses then stall the MTAGN step, about 6 % slower.) */
+    for (int p0 = 0; p0 < Lout; p0 += PANEL) {
+        int p1 = Lout - p0 < PANEL ? Lout : p0 + PANEL, o = o0;
         for (; o + OB <= o1; o += OB)
-            fwd_rows(xp, ldx, w + o * ws, Cin, K, OB, bias ? bias + o : NULL, acc, mode, y + (size_t)o * ldy, ldy, j0,
-                     Lout);
+            for (int j0 = p0; j0 < p1; j0 += TILE)
+                fwd_rows(xp, ldx, w + o * ws, Cin, K, OB, bias ? bias + o : NULL, acc, mode, y + (size_t)o * ldy, ldy,
+                         j0, Lout);
         for (; o < o1; o++)
-            fwd_rows(xp, ldx, w + o * ws, Cin, K, 1, bias ? bias + o : NULL, acc, mode, y + (size_t)o * ldy, ldy, j0,
-                     Lout);
+            for (int j0 = p0; j0 < p1; j0 += TILE)
+                fwd_rows(xp, ldx, w + o * ws, Cin, K, 1, bias ? bias + o : NULL, acc, mode, y + (size_t)o * ldy, ldy,
+                         j0, Lout);
     }
 }
 
