@@ -5,6 +5,9 @@
 
 static mtl_tensor *fw_linear(mtl_tape *t, mtl_tensor **in, void *ctx) { return mtl_linear(t, in[0], in[1], in[2]); }
 static mtl_tensor *fw_linear_nobias(mtl_tape *t, mtl_tensor **in, void *ctx) { return mtl_linear(t, in[0], in[1], NULL); }
+static mtl_tensor *fw_linear_relu(mtl_tape *t, mtl_tensor **in, void *ctx) {
+    return mtl_linear_relu(t, in[0], in[1], in[2]);
+}
 static mtl_tensor *fw_matmul(mtl_tape *t, mtl_tensor **in, void *ctx) { return mtl_matmul(t, in[0], in[1]); }
 static mtl_tensor *fw_bmm(mtl_tape *t, mtl_tensor **in, void *ctx) {
     const bool *tr = ctx;
@@ -21,6 +24,51 @@ static void gradcheck_linear(void) {
     th_gradcheck g2 = {.name = "linear (no bias, 3-d input)", .n_in = 2, .data = {x, w},
                        .shape = {MTL_SHAPE(5, 1, 7), MTL_SHAPE(4, 7)}, .check = {1, 1}, .forward = fw_linear_nobias};
     th_gradcheck_run(&g2);
+}
+
+static void gradcheck_linear_relu(void) {
+    float x[5 * 7], w[4 * 7], b[4];
+    th_fill(x, 35, 11, -1, 1), th_fill(w, 28, 12, -1, 1), th_fill(b, 4, 13, -0.3f, 0.3f);
+    th_gradcheck g = {.name = "linear_relu", .n_in = 3, .data = {x, w, b},
+                      .shape = {MTL_SHAPE(5, 7), MTL_SHAPE(4, 7), MTL_SHAPE(4)}, .check = {1, 1, 1},
+                      .forward = fw_linear_relu};
+    th_gradcheck_run(&g);
+}
+
+/* linear_relu against relu(linear): the same bits forward and backward, with x used a second
+ * time (its gradient then accumulates) and without; some outputs are cut by the relu */
+static void linear_relu_matches(void) {
+    enum { N = 37, IN = 19, OUT = 23 };
+    static float x[N * IN], w[OUT * IN], b[OUT], dy[N * OUT], r[2][4][N * IN];
+    th_fill(x, N * IN, 21, -1, 1), th_fill(w, OUT * IN, 22, -0.5f, 0.5f), th_fill(b, OUT, 23, -0.5f, 0.5f);
+    th_fill(dy, N * OUT, 24, -1, 1);
+    for (int twice = 0; twice < 2; twice++) {
+        int cut = 0;
+        for (int fused = 0; fused < 2; fused++) {
+            mtl_tape *t;
+            CHECK_OK(mtl_tape_create(&t));
+            mtl_tensor *X = mtl_tensor_wrap(t, MTL_SHAPE(N, IN), x), *W = mtl_tensor_wrap(t, MTL_SHAPE(OUT, IN), w);
+            mtl_tensor *B = mtl_tensor_wrap(t, MTL_SHAPE(OUT), b);
+            mtl_tensor_requires_grad(X), mtl_tensor_requires_grad(W), mtl_tensor_requires_grad(B);
+            mtl_tensor *y = fused ? mtl_linear_relu(t, X, W, B) : mtl_relu(t, mtl_linear(t, X, W, B));
+            if (twice && y) y = mtl_add(t, y, mtl_linear(t, X, W, NULL));
+            CHECK(y != NULL, "%s", mtl_tape_error(t));
+            if (y) {
+                memcpy(r[fused][0], y->data, sizeof(float) * N * OUT);
+                CHECK_OK(mtl_backward_from(t, y, dy));
+                memcpy(r[fused][1], X->grad, sizeof x), memcpy(r[fused][2], W->grad, sizeof w);
+                memcpy(r[fused][3], B->grad, sizeof b);
+                if (!twice && fused)
+                    for (int i = 0; i < N * OUT; i++) cut += y->data[i] == 0.0f;
+            }
+            mtl_tape_free(t);
+        }
+        static const char *what[4] = {"y", "dx", "dw", "db"};
+        static const int n[4] = {N * OUT, N * IN, OUT * IN, OUT};
+        for (int k = 0; k < 4; k++) CHECK(memcmp(r[0][k], r[1][k], sizeof(float) * n[k]) == 0, "%s differs (x used %s)",
+                                          what[k], twice ? "twice" : "once");
+        if (!twice) CHECK(cut > N * OUT / 10 && cut < N * OUT, "%d of %d outputs cut by the relu", cut, N * OUT);
+    }
 }
 
 static void gradcheck_matmul(void) {
@@ -80,6 +128,8 @@ static void errors_dense(void) {
 
 int main(void) {
     RUN(gradcheck_linear);
+    RUN(gradcheck_linear_relu);
+    RUN(linear_relu_matches);
     RUN(gradcheck_matmul);
     RUN(gradcheck_bmm);
     RUN(parity_dense);

@@ -82,6 +82,8 @@ typedef struct {
 mtl_status mtl_nn_linear_init(mtl_nn_linear *m, mtl_params *P, const char *prefix, int owner, int in, int out,
                               bool bias);
 mtl_tensor *mtl_nn_linear_forward(mtl_tape *t, const mtl_nn_linear *m, mtl_tensor *x);
+/* relu(mtl_nn_linear_forward(...)) as one op (mtl_linear_relu) */
+mtl_tensor *mtl_nn_linear_relu_forward(mtl_tape *t, const mtl_nn_linear *m, mtl_tensor *x);
 
 typedef struct {
     mtl_tensor *weight, *bias; /* weight [cout,cin,k]; bias [cout] or NULL */

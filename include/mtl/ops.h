@@ -13,6 +13,8 @@ extern "C" {
 /* ---- dense (src/ops/dense.c) -------------------------------------------------- */
 /* y[N,out] = x[N,in] w[out,in]^T + b[out]; b may be NULL. */
 mtl_tensor *mtl_linear(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b);
+/* relu(linear(x, w, b)) as one op: the same values and gradients, one tensor fewer */
+mtl_tensor *mtl_linear_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b);
 /* [M,K] x [K,N] -> [M,N] */
 mtl_tensor *mtl_matmul(mtl_tape *t, mtl_tensor *a, mtl_tensor *b);
 /* batched: a[B,M,K] (or [B,K,M] if trans_a) x b[B,K,N] (or [B,N,K] if trans_b) -> [B,M,N].
@@ -96,7 +98,8 @@ mtl_tensor *mtl_sum(mtl_tape *t, mtl_tensor *x, int axis, bool keepdim);
 mtl_tensor *mtl_concat(mtl_tape *t, int n, mtl_tensor *const *xs, int axis);
 /* x[..., start:start+len, ...] along `axis` */
 mtl_tensor *mtl_slice(mtl_tape *t, mtl_tensor *x, int axis, int start, int len);
-/* same elements, new shape (same size; one dim may be -1, inferred as in PyTorch) */
+/* same elements, new shape (same size; one dim may be -1, inferred as in PyTorch): a view
+ * that shares x's data, nothing is copied (change neither while the tape still needs them) */
 mtl_tensor *mtl_reshape(mtl_tape *t, mtl_tensor *x, mtl_shape shape);
 
 /* ---- losses: scalar (0-d) results, mean over the batch (src/ops/loss.c) --------- */

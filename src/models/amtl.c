@@ -38,7 +38,7 @@ static void co_attention(mtl_tape *t, const amtl *net, int K, int N, int d, mtl_
     mtl_tensor *rows[MTL_MAX_TASKS]; /* h_j as [N, 1, d], to stack the other tasks along dim 1 */
     for (int j = 0; j < K; j++) rows[j] = mtl_reshape(t, h[j], MTL_SHAPE(N, 1, d));
     for (int k = 0; k < K; k++) {
-        mtl_tensor *m = mtl_relu(t, mtl_nn_linear_forward(t, &net->coat[k], h[k]));
+        mtl_tensor *m = mtl_nn_linear_relu_forward(t, &net->coat[k], h[k]);
         mtl_tensor *others[MTL_MAX_TASKS];
         int n = 0;
         for (int j = 0; j < K; j++)
@@ -65,7 +65,7 @@ static mtl_tensor *amtl_forward(mtl_model *m, mtl_tape *t, mtl_tensor *x, mtl_te
     e = mtl_add(t, e, mtl_reshape(t, xd, MTL_SHAPE(N, 1, d))); /* [N, E, d] */
     mtl_tensor *h[MTL_MAX_TASKS];
     for (int k = 0; k < K; k++) {
-        mtl_tensor *tk = mtl_relu(t, mtl_nn_linear_forward(t, &net->rep[k], xd));
+        mtl_tensor *tk = mtl_nn_linear_relu_forward(t, &net->rep[k], xd);
         mtl_tensor *s = mtl_rowdot(t, e, tk);
         if (c->scaled_attention) s = mtl_affine(t, s, 1.0f / sqrtf((float)d), 0.0f);
         s = mtl_softmax(t, s, -1);

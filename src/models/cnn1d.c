@@ -134,7 +134,7 @@ static mtl_tensor *jlcnn_forward(mtl_model *m, mtl_tape *t, mtl_tensor *x, mtl_t
     m->taps.rep = x;
     x = mtl_reshape(t, x, MTL_SHAPE(x ? x->shape[0] : 0, -1));
     for (int k = 0; k < m->cfg.n_tasks; k++) {
-        m->taps.features[k] = mtl_relu(t, mtl_nn_linear_forward(t, &net->fc[k], x));
+        m->taps.features[k] = mtl_nn_linear_relu_forward(t, &net->fc[k], x);
         logits[k] = mtl_nn_linear_forward(t, &net->head[k], m->taps.features[k]);
     }
     return logits[0];

@@ -67,7 +67,7 @@ static mtl_tensor *linear_on(mtl_tape *t, mtl__tab_rows *rows, const mtl_nn_line
 
 /* n experts [N, n, units] (a ReLU layer) on x or the input block */
 static mtl_tensor *experts_on(mtl_tape *t, mtl__tab_rows *rows, const mtl_nn_linear *lin, mtl_tensor *x, int n) {
-    mtl_tensor *y = mtl_relu(t, linear_on(t, rows, lin, x));
+    mtl_tensor *y = x ? mtl_nn_linear_relu_forward(t, lin, x) : mtl_relu(t, mtl__tab_linear(t, rows, lin));
     return y ? mtl_reshape(t, y, MTL_SHAPE(y->shape[0], n, lin->out / n)) : NULL;
 }
 

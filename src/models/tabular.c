@@ -296,10 +296,9 @@ mtl_status mtl__mlp_init(mtl__mlp *m, mtl_params *P, const char *prefix, int own
 }
 
 mtl_tensor *mtl__mlp_forward(mtl_tape *t, const mtl__mlp *m, mtl_tensor *x) {
-    for (int j = 0; j < m->n; j++) {
-        x = mtl_nn_linear_forward(t, &m->layer[j], x);
-        if (!(m->last_linear && j == m->n - 1)) x = mtl_relu(t, x);
-    }
+    for (int j = 0; j < m->n; j++)
+        x = m->last_linear && j == m->n - 1 ? mtl_nn_linear_forward(t, &m->layer[j], x)
+                                            : mtl_nn_linear_relu_forward(t, &m->layer[j], x);
     return x;
 }
 
@@ -324,7 +323,7 @@ mtl_status mtl__experts_init(mtl_nn_linear *x, mtl_params *P, const char *prefix
 }
 
 mtl_tensor *mtl__experts_forward(mtl_tape *t, const mtl_nn_linear *x, mtl_tensor *in, int n) {
-    mtl_tensor *y = mtl_relu(t, mtl_nn_linear_forward(t, x, in));
+    mtl_tensor *y = mtl_nn_linear_relu_forward(t, x, in);
     return y ? mtl_reshape(t, y, MTL_SHAPE(y->shape[0], n, x->out / n)) : NULL;
 }
 

@@ -43,6 +43,11 @@ mtl_tensor *mtl_nn_linear_forward(mtl_tape *t, const mtl_nn_linear *m, mtl_tenso
     return mtl_linear(t, x, m->weight, m->bias);
 }
 
+mtl_tensor *mtl_nn_linear_relu_forward(mtl_tape *t, const mtl_nn_linear *m, mtl_tensor *x) {
+    if (!m) return mtl__fail(t, MTL_ERR_ARG, "linear module is NULL");
+    return mtl_linear_relu(t, x, m->weight, m->bias);
+}
+
 mtl_status mtl_nn_conv1d_init(mtl_nn_conv1d *m, mtl_params *P, const char *prefix, int owner, int cin, int cout, int k,
                               int stride, int pad, bool bias) {
     if (!m || !P) return mtl_error(MTL_ERR_ARG, "nn_conv1d_init: null argument");

@@ -7,12 +7,10 @@
 
 /* ---- linear ------------------------------------------------------------------- */
 
-static void linear_backward(mtl_tape *t, mtl_node *n) {
-    mtl_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
+/* the gradients of y = x w^T + b from dy [N, out] into dx (fresh: stored), dw, db (any NULL) */
+static void linear_grads(const mtl_node *n, const float *dy, float *dx, bool fresh, float *dw, float *db) {
+    const mtl_tensor *x = n->in[0], *w = n->in[1];
     int N = (int)n->iarg[0], in = (int)n->iarg[1], out = (int)n->iarg[2];
-    const float *dy = n->out->grad;
-    bool fresh = false; /* a new input gradient is written (beta 0), not zero-filled and then added to */
-    float *dx = mtl__grad_fresh(t, x, &fresh), *dw = mtl__grad(t, w), *db = b ? mtl__grad(t, b) : NULL;
     if (dx) mtl_sgemm_par(false, false, N, in, out, 1.0f, dy, out, w->data, in, fresh ? 0.0f : 1.0f, dx, in);
     if (dw) mtl_sgemm_par(true, false, out, in, N, 1.0f, dy, out, x->data, in, 1.0f, dw, in);
     if (db)
@@ -20,33 +18,87 @@ static void linear_backward(mtl_tape *t, mtl_node *n) {
             for (int o = 0; o < out; o++) db[o] += dy[(size_t)r * out + o];
 }
 
-mtl_tensor *mtl_linear(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b) {
-    if (!mtl__inputs_ok(t, "linear", 2, x, w)) return NULL;
-    if (w->ndim != 2) return mtl__fail(t, MTL_ERR_SHAPE, "linear: weight must be [out, in], got %d-d", w->ndim);
+static void linear_backward(mtl_tape *t, mtl_node *n) {
+    mtl_tensor *b = n->in[2];
+    bool fresh = false; /* a new input gradient is written (beta 0), not zero-filled and then added to */
+    float *dx = mtl__grad_fresh(t, n->in[0], &fresh), *dw = mtl__grad(t, n->in[1]), *db = b ? mtl__grad(t, b) : NULL;
+    linear_grads(n, n->out->grad, dx, fresh, dw, db);
+}
+
+/* relu's backward first (dy where y > 0, else 0: y > 0 exactly where the linear output is),
+ * into scratch, then the linear's */
+static void linear_relu_backward(mtl_tape *t, mtl_node *n) {
+    mtl_tensor *b = n->in[2];
+    bool fresh = false;
+    float *dx = mtl__grad_fresh(t, n->in[0], &fresh), *dw = mtl__grad(t, n->in[1]), *db = b ? mtl__grad(t, b) : NULL;
+    if (!dx && !dw && !db) return;
+    size_t mark = mtl__scratch_mark(t); /* after the gradients: the scratch is given back below */
+    const float *y = n->out->data, *dy = n->out->grad;
+    int64_t size = n->out->size;
+    float *dz = mtl__scratch(t, (size_t)size * sizeof *dz);
+    if (!dz) return;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)size))
+    for (int64_t i = 0; i < size; i++) {
+        float d = dy[i];
+        dz[i] = y[i] > 0.0f ? d : 0.0f;
+    }
+    linear_grads(n, dz, dx, fresh, dw, db);
+    mtl__scratch_release(t, mark);
+}
+
+/* y = x w^T + b into a new tensor; the node is the caller's */
+static mtl_tensor *linear_forward(mtl_tape *t, const char *op, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b, int *dims) {
+    if (!mtl__inputs_ok(t, op, 2, x, w)) return NULL;
+    if (w->ndim != 2) return mtl__fail(t, MTL_ERR_SHAPE, "%s: weight must be [out, in], got %d-d", op, w->ndim);
     int out = w->shape[0], in = w->shape[1];
     if (x->ndim < 1 || x->shape[x->ndim - 1] != in)
-        return mtl__fail(t, MTL_ERR_SHAPE, "linear: input's last dim is %d, weight expects %d",
+        return mtl__fail(t, MTL_ERR_SHAPE, "%s: input's last dim is %d, weight expects %d", op,
                          x->ndim ? x->shape[x->ndim - 1] : 0, in);
-    if (b && (b->ndim != 1 || b->shape[0] != out))
-        return mtl__fail(t, MTL_ERR_SHAPE, "linear: bias must be [%d]", out);
+    if (b && (b->ndim != 1 || b->shape[0] != out)) return mtl__fail(t, MTL_ERR_SHAPE, "%s: bias must be [%d]", op, out);
     int N = (int)(x->size / in);
     mtl_shape ys = mtl_tensor_shape(x);
     ys.d[ys.ndim - 1] = out;
     mtl_tensor *y = mtl__new(t, ys);
     if (!y) return NULL;
-    mtl_sgemm_par(false, true, N, out, in, 1.0f, x->data, in, w->data, in, 0.0f, y->data, out);
-    if (b) {
+    if (b) { /* the bias rows first, the product added to them: one pass over y (beta 0 zero-fills) */
         const float *bd = b->data;
 #pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)N * out))
-        for (int r = 0; r < N; r++)
-            for (int o = 0; o < out; o++) y->data[(size_t)r * out + o] += bd[o];
+        for (int r = 0; r < N; r++) memcpy(y->data + (size_t)r * out, bd, (size_t)out * sizeof *bd);
     }
-    mtl_node *n = mtl__record(t, "linear", linear_backward, y, 3, (mtl_tensor *[]){x, w, b});
+    mtl_sgemm_par(false, true, N, out, in, 1.0f, x->data, in, w->data, in, b ? 1.0f : 0.0f, y->data, out);
+    dims[0] = N, dims[1] = in, dims[2] = out;
+    return y;
+}
+
+static void linear_record(mtl_tape *t, const char *op, mtl_backward_fn fn, mtl_tensor *y, mtl_tensor *x,
+                          mtl_tensor *w, mtl_tensor *b, const int *dims) {
+    mtl_node *n = mtl__record(t, op, fn, y, 3, (mtl_tensor *[]){x, w, b});
     if (n) {
-        n->iarg[0] = N;
-        n->iarg[1] = in;
-        n->iarg[2] = out;
+        n->iarg[0] = dims[0];
+        n->iarg[1] = dims[1];
+        n->iarg[2] = dims[2];
     }
+}
+
+mtl_tensor *mtl_linear(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b) {
+    int dims[3] = {0, 0, 0};
+    mtl_tensor *y = linear_forward(t, "linear", x, w, b, dims);
+    if (y) linear_record(t, "linear", linear_backward, y, x, w, b, dims);
+    return y;
+}
+
+mtl_tensor *mtl_linear_relu(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b) {
+    int dims[3] = {0, 0, 0};
+    mtl_tensor *y = linear_forward(t, "linear_relu", x, w, b, dims);
+    if (!y) return NULL;
+    float *yd = y->data;
+    int64_t size = y->size;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)size))
+    for (int64_t i = 0; i < size; i++) { /* as mtl_relu: NaN passes through */
+        float v = yd[i];
+        yd[i] = v < 0.0f ? 0.0f : v;
+    }
+    linear_record(t, "linear_relu", linear_relu_backward, y, x, w, b, dims);
     return y;
 }
 

@@ -148,8 +148,10 @@ mtl_tensor *mtl_slice(mtl_tape *t, mtl_tensor *x, int axis, int start, int len) 
 
 static void reshape_backward(mtl_tape *t, mtl_node *n) {
     mtl_tensor *x = n->in[0];
-    float *dx = mtl__grad(t, x);
-    if (dx) add_flat(dx, n->out->grad, x->size);
+    bool fresh;
+    float *dx = mtl__grad_fresh(t, x, &fresh);
+    if (dx && fresh) copy_flat(dx, n->out->grad, x->size);
+    else if (dx) add_flat(dx, n->out->grad, x->size);
 }
 
 mtl_tensor *mtl_reshape(mtl_tape *t, mtl_tensor *x, mtl_shape shape) {
@@ -176,9 +178,9 @@ mtl_tensor *mtl_reshape(mtl_tape *t, mtl_tensor *x, mtl_shape shape) {
                          mtl_shape_str(mtl_tensor_shape(x), sx, sizeof sx), (long long)x->size,
                          mtl_shape_str(shape, sn, sizeof sn));
     }
-    mtl_tensor *y = mtl__new(t, shape);
+    /* a view: the same data under the new shape (ops never write into their inputs) */
+    mtl_tensor *y = mtl_tensor_wrap(t, shape, x->data);
     if (!y) return NULL;
-    copy_flat(y->data, x->data, x->size);
     mtl__record(t, "reshape", reshape_backward, y, 1, (mtl_tensor *[]){x});
     return y;
 }
