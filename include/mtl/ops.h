@@ -24,6 +24,8 @@ mtl_tensor *mtl_bmm(mtl_tape *t, mtl_tensor *a, mtl_tensor *b, bool trans_a, boo
 /* ---- per-row mixtures for gates and attention (src/ops/mix.c) ------------------- */
 /* y[n,:] = sum_e w[n,e] v[n,e,:]: w[N,E], v[N,E,U] -> [N,U] (a gate mixing expert outputs) */
 mtl_tensor *mtl_mix(mtl_tape *t, mtl_tensor *w, mtl_tensor *v);
+/* base + mix(w, v) as one op (base [N,U]): attention added to a residual */
+mtl_tensor *mtl_mix_add(mtl_tape *t, mtl_tensor *base, mtl_tensor *w, mtl_tensor *v);
 /* s[n,e] = v[n,e,:] . q[n,:]: v[N,E,U], q[N,U] -> [N,E] (attention scores) */
 mtl_tensor *mtl_rowdot(mtl_tape *t, mtl_tensor *v, mtl_tensor *q);
 

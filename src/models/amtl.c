@@ -46,7 +46,7 @@ static void co_attention(mtl_tape *t, const amtl *net, int K, int N, int d, mtl_
         mtl_tensor *H = n == 1 ? others[0] : mtl_concat(t, n, others, 1); /* [N, K-1, d] */
         scores[k] = mtl_rowdot(t, H, m);
         if (net->scaled) scores[k] = mtl_affine(t, scores[k], 1.0f / sqrtf((float)d), 0.0f);
-        out[k] = mtl_add(t, h[k], mtl_mix(t, scores[k], H));
+        out[k] = mtl_mix_add(t, h[k], scores[k], H);
     }
 }
 
@@ -70,7 +70,7 @@ static mtl_tensor *amtl_forward(mtl_model *m, mtl_tape *t, mtl_tensor *x, mtl_te
         if (c->scaled_attention) s = mtl_affine(t, s, 1.0f / sqrtf((float)d), 0.0f);
         s = mtl_softmax(t, s, -1);
         m->taps.attention[k][0] = s;
-        h[k] = mtl_add(t, tk, mtl_mix(t, s, e));
+        h[k] = mtl_mix_add(t, tk, s, e);
     }
     m->taps.n_stages = 1;
     if (net->co) {

@@ -7,15 +7,19 @@
 
 /* ---- linear ------------------------------------------------------------------- */
 
+/* db[o] += sum over rows of dy[r, o] (rows in order; restrict: the loop over o vectorises) */
+static void bias_grad(const float *restrict dy, int N, int out, float *restrict db) {
+    for (int r = 0; r < N; r++)
+        for (int o = 0; o < out; o++) db[o] += dy[(size_t)r * out + o];
+}
+
 /* the gradients of y = x w^T + b from dy [N, out] into dx (fresh: stored), dw, db (any NULL) */
 static void linear_grads(const mtl_node *n, const float *dy, float *dx, bool fresh, float *dw, float *db) {
     const mtl_tensor *x = n->in[0], *w = n->in[1];
     int N = (int)n->iarg[0], in = (int)n->iarg[1], out = (int)n->iarg[2];
     if (dx) mtl_sgemm_par(false, false, N, in, out, 1.0f, dy, out, w->data, in, fresh ? 0.0f : 1.0f, dx, in);
     if (dw) mtl_sgemm_par(true, false, out, in, N, 1.0f, dy, out, x->data, in, 1.0f, dw, in);
-    if (db)
-        for (int r = 0; r < N; r++)
-            for (int o = 0; o < out; o++) db[o] += dy[(size_t)r * out + o];
+    if (db) bias_grad(dy, N, out, db);
 }
 
 static void linear_backward(mtl_tape *t, mtl_node *n) {

@@ -28,10 +28,14 @@ static inline float dot(const float *a, const float *b, int n) {
 }
 
 /* rows [n0, n1) of each pass; w [N,E], v [N,E,U], q/y/dy [N,U] */
-CLONES static void mix_rows(const float *w, const float *v, float *y, int n0, int n1, int E, int U) {
+CLONES static void mix_rows(const float *base, const float *w, const float *v, float *y, int n0, int n1, int E,
+                            int U) {
     for (int n = n0; n < n1; n++) {
         float *o = y + (size_t)n * U;
-        for (int u = 0; u < U; u++) o[u] = 0;
+        if (base)
+            for (int u = 0; u < U; u++) o[u] = base[(size_t)n * U + u];
+        else
+            for (int u = 0; u < U; u++) o[u] = 0;
         for (int e = 0; e < E; e++) {
             float a = w[(size_t)n * E + e];
             const float *vr = v + ((size_t)n * E + e) * U;
@@ -108,22 +112,39 @@ static bool shapes_ok(mtl_tape *t, const char *op, const mtl_tensor *v, const mt
 }
 
 static void mix_backward(mtl_tape *t, mtl_node *nd) {
-    mtl_tensor *w = nd->in[0], *v = nd->in[1];
+    mtl_tensor *w = nd->in[0], *v = nd->in[1], *base = nd->nin > 2 ? nd->in[2] : NULL;
     int N = v->shape[0], E = v->shape[1], U = v->shape[2];
     const float *dy = nd->out->grad;
     float *dw = mtl__grad(t, w), *dv = mtl__grad(t, v);
     ROWS_PARALLEL(N, 2.0 * N * E * U, mix_grad_rows(w->data, v->data, dy, dw, dv, n0, n1, E, U));
+    bool fresh; /* (after w's and v's: a base that is one of them is then not fresh) */
+    float *db = base ? mtl__grad_fresh(t, base, &fresh) : NULL;
+    if (!db) return;
+    int64_t size = (int64_t)N * U;
+#pragma omp parallel for schedule(static) num_threads(mtl_threads_for((double)size))
+    for (int64_t i = 0; i < size; i++) db[i] = fresh ? dy[i] : db[i] + dy[i];
 }
 
-mtl_tensor *mtl_mix(mtl_tape *t, mtl_tensor *w, mtl_tensor *v) {
-    if (!mtl__inputs_ok(t, "mix", 2, w, v)) return NULL;
-    if (!shapes_ok(t, "mix", v, w, v->ndim == 3 ? v->shape[1] : -1)) return NULL;
+static mtl_tensor *mix_op(mtl_tape *t, const char *op, mtl_tensor *base, mtl_tensor *w, mtl_tensor *v) {
+    if (!mtl__inputs_ok(t, op, base ? 3 : 2, w, v, base)) return NULL;
+    if (!shapes_ok(t, op, v, w, v->ndim == 3 ? v->shape[1] : -1)) return NULL;
     int N = v->shape[0], E = v->shape[1], U = v->shape[2];
+    char b1[64];
+    if (base && (base->ndim != 2 || base->shape[0] != N || base->shape[1] != U))
+        return mtl__fail(t, MTL_ERR_SHAPE, "%s: base must be [%d,%d] like the mixture, got %s", op, N, U,
+                         mtl_shape_str(mtl_tensor_shape(base), b1, sizeof b1));
     mtl_tensor *y = mtl__new(t, MTL_SHAPE(N, U));
     if (!y) return NULL;
-    ROWS_PARALLEL(N, 2.0 * N * E * U, mix_rows(w->data, v->data, y->data, n0, n1, E, U));
-    mtl__record(t, "mix", mix_backward, y, 2, (mtl_tensor *[]){w, v});
+    const float *bd = base ? base->data : NULL;
+    ROWS_PARALLEL(N, 2.0 * N * E * U, mix_rows(bd, w->data, v->data, y->data, n0, n1, E, U));
+    mtl__record(t, op, mix_backward, y, base ? 3 : 2, (mtl_tensor *[]){w, v, base});
     return y;
+}
+
+mtl_tensor *mtl_mix(mtl_tape *t, mtl_tensor *w, mtl_tensor *v) { return mix_op(t, "mix", NULL, w, v); }
+
+mtl_tensor *mtl_mix_add(mtl_tape *t, mtl_tensor *base, mtl_tensor *w, mtl_tensor *v) {
+    return mix_op(t, "mix_add", base, w, v);
 }
 
 static void rowdot_backward(mtl_tape *t, mtl_node *nd) {
