@@ -1,9 +1,7 @@
 /* mtl compare: several models under the same protocol and seeds, one table. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "commands.h"
 #include "expflags.h"
@@ -35,10 +33,7 @@ int cmd_compare(int argc, char **argv) {
     snprintf(list, sizeof list, "%s", models);
     int nm = expflags_models("compare", list, names, 16);
     if (nm < 0) return 2;
-    if (c.out_dir && mkdir(c.out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "mtl compare: --out: cannot create %s: %s\n", c.out_dir, strerror(errno));
-        return 1;
-    }
+    if (expflags_make_out("compare", c.out_dir)) return 1;
     char cmdline[2048];
     expflags_command_line(argc, argv, "compare", cmdline, sizeof cmdline);
     c.command_line = cmdline;

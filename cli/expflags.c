@@ -1,5 +1,6 @@
 #include "expflags.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,6 +518,12 @@ void expflags_print(const mtl_experiment_result *r, const char *format) {
 void expflags_command_line(int argc, char **argv, const char *cmd, char *buf, size_t size) {
     size_t len = (size_t)snprintf(buf, size, "mtl %s", cmd);
     for (int i = 0; i < argc && len < size; i++) len += (size_t)snprintf(buf + len, size - len, " %s", argv[i]);
+}
+
+int expflags_make_out(const char *cmd, const char *dir) {
+    if (!dir || mkdir(dir, 0777) == 0 || errno == EEXIST) return 0;
+    fprintf(stderr, "mtl %s: --out: cannot create %s: %s\n", cmd, dir, strerror(errno));
+    return 1;
 }
 
 void expflags_error(const char *cmd, const char *what) {

@@ -63,4 +63,6 @@ int expflags_write_table(const char *cmd, const char *dir, const char *stem, con
 void expflags_error(const char *cmd, const char *what);
 /* "mtl train --model ..." */
 void expflags_command_line(int argc, char **argv, const char *cmd, char *buf, size_t size);
+/* creates --out DIR if it is not there (dir NULL: nothing); 0, or 1 after a message naming it */
+int expflags_make_out(const char *cmd, const char *dir);
 #endif

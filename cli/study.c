@@ -1,10 +1,8 @@
 /* mtl study: one or more models under several weighting strategies with the same data,
  * protocol and seeds; one table with the multi-task gain against single-task baselines. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "commands.h"
 #include "expflags.h"
@@ -64,10 +62,7 @@ int cmd_study(int argc, char **argv) {
         fprintf(stderr, "mtl study: --train-per-class takes one value here (run mtl train for a sweep)\n");
         return 2;
     }
-    if (c.out_dir && mkdir(c.out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "mtl study: --out: cannot create %s: %s\n", c.out_dir, strerror(errno));
-        return 1;
-    }
+    if (expflags_make_out("study", c.out_dir)) return 1;
     char cmdline[2048];
     expflags_command_line(argc, argv, "study", cmdline, sizeof cmdline);
     c.command_line = cmdline;

@@ -79,11 +79,9 @@ static mtl_status gradnorm_combine(void *state, const mtl_weighting_config *c, c
     double sum = 0;
     for (int k = 0; k < K; k++) sum += g->w[k] = fmax(g->w[k], GRADNORM_MIN_W);
     for (int k = 0; k < K; k++) g->w[k] *= K / sum;
-    for (int64_t i = 0; i < D; i++) {
-        double s = 0;
-        for (int k = 0; k < K; k++) s += G[(size_t)k * D + i];
-        d[i] = (float)s;
-    }
+    double ones[MTL_MAX_TASKS]; /* the rows already carry the weights: their plain sum */
+    for (int k = 0; k < K; k++) ones[k] = 1.0;
+    mtl__combine_rows(G, K, D, ones, d);
     for (int k = 0; k < K; k++) alpha[k] = x->lambda[k];
     return MTL_OK;
 }

@@ -61,11 +61,7 @@ static mtl_status gradvac_combine(void *state, const mtl_weighting_config *c, co
         }
         for (int m = 0; m < K; m++) beta[m] += a[m];
     }
-    for (int64_t i = 0; i < D; i++) {
-        double s = 0;
-        for (int k = 0; k < K; k++) s += beta[k] * G[(size_t)k * D + i];
-        d[i] = (float)s;
-    }
+    mtl__combine_rows(G, K, D, beta, d);
     for (int k = 0; k < K; k++) alpha[k] = (float)beta[k];
     return MTL_OK;
 }
