@@ -305,6 +305,7 @@ static void matches_separate_ops_cbr(void) {
         {6, 8, 16, 300, 7, 1, 3}, /* k7 pad3, length tail */
         {5, 16, 24, 128, 1, 1, 0}, /* 1x1 */
         {4, 5, 13, 64, 3, 1, 1},  /* odd channel counts */
+        {4, 16, 12, 128, 5, 1, 2}, /* Winograd: the fused weight gradient too, conv1d's is direct */
         {4, 5, 8, 64, 3, 2, 1},   /* stride 2: the fallback (the separate ops themselves) */
     };
     for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {

@@ -22,6 +22,7 @@
 #include "autograd/tape_internal.h"
 #include "core/blas.h"
 #include "ops/conv_fast.h"
+#include "ops/conv_winograd.h"
 
 typedef struct {
     int N, Cin, L, Cout, K, stride, pad, Lout;
@@ -109,26 +110,36 @@ static bool use_fast(const conv_geom *g) {
     return g->stride == 1 && g->pad <= g->K - 1 && g->K <= MTL_CONV_FAST_KMAX && mtl__conv_fast_available();
 }
 
-/* y = conv(x) + b over the batch; buf: Cin*(L+2pad) floats per thread when pad > 0 */
+/* y = conv(x) + b over the batch; buf: Cin*(L+2pad) floats per thread when pad > 0; U: the
+ * Winograd weights or NULL, with vbuf: mtl__wino_v_floats per thread */
 static void fast_forward(const conv_geom *g, const float *x, const float *w, const float *b, float *y, float *buf,
-                         int nt) {
+                         const float *U, float *vbuf, int nt) {
     size_t xs = (size_t)g->Cin * g->L, ys = (size_t)g->Cout * g->Lout, ps = (size_t)g->Cin * (g->L + 2 * g->pad);
+    size_t vs = U ? mtl__wino_v_floats(g->Cin, g->K) : 0;
     int ldx = g->L + 2 * g->pad;
     if (nt > 1 && g->N >= nt) {
 #pragma omp parallel for schedule(static) num_threads(nt)
         for (int i = 0; i < g->N; i++) {
             const float *xp = x + i * xs;
+            int tid = omp_get_thread_num();
             if (g->pad) {
-                float *p = buf + omp_get_thread_num() * ps;
+                float *p = buf + tid * ps;
                 mtl__pad_rows(xp, g->Cin, g->L, g->pad, p);
                 xp = p;
             }
-            mtl__conv_fast_fwd(xp, ldx, w, g->Cin, g->K, 0, g->Cout, b, false, y + i * ys, g->Lout, g->Lout);
+            mtl__wino_fwd(xp, ldx, w, U, g->Cin, g->K, 0, g->Cout, b, false, y + i * ys, g->Lout, g->Lout,
+                          vbuf + tid * vs);
         }
         return;
     }
-    /* small batch (inference): threads split the output channels of each sample */
-    int blocks = (g->Cout + MTL_CONV_FAST_OB - 1) / MTL_CONV_FAST_OB;
+    /* small batch (inference): threads split the output channels of each sample (Winograd:
+     * one range of whole row blocks per thread, each transforming the input itself) */
+    int rows = MTL_CONV_FAST_OB;
+    if (U) {
+        int ob = mtl__wino_rows(g->K);
+        rows = (g->Cout + nt * ob - 1) / (nt * ob) * ob;
+    }
+    int blocks = (g->Cout + rows - 1) / rows;
     for (int i = 0; i < g->N; i++) {
         const float *xp = x + i * xs;
         if (g->pad) {
@@ -137,8 +148,9 @@ static void fast_forward(const conv_geom *g, const float *x, const float *w, con
         }
 #pragma omp parallel for schedule(static) num_threads(nt < blocks ? nt : blocks)
         for (int q = 0; q < blocks; q++) {
-            int o0 = q * MTL_CONV_FAST_OB, o1 = o0 + MTL_CONV_FAST_OB < g->Cout ? o0 + MTL_CONV_FAST_OB : g->Cout;
-            mtl__conv_fast_fwd(xp, ldx, w, g->Cin, g->K, o0, o1, b, false, y + i * ys, g->Lout, g->Lout);
+            int o0 = q * rows, o1 = o0 + rows < g->Cout ? o0 + rows : g->Cout;
+            mtl__wino_fwd(xp, ldx, w, U, g->Cin, g->K, o0, o1, b, false, y + i * ys, g->Lout, g->Lout,
+                          vbuf + omp_get_thread_num() * vs);
         }
     }
 }
@@ -154,13 +166,20 @@ static void fast_backward(mtl_tape *t, const conv_geom *g, const float *x, const
     size_t dps = pad2 && dx ? (size_t)Cout * ldd : 0, ps = ws + (db ? (size_t)Cout : 0);
     int nt = mtl_threads_for(2.0 * N * Cout * (double)g->rows * Lout);
     if (N < nt) nt = 1;
-    float *wf = NULL, *part = NULL, *dpb = NULL;
+    float *wf = NULL, *part = NULL, *dpb = NULL, *U = NULL, *vbuf = NULL;
+    size_t vs = mtl__wino_v_floats(Cout, K);
     if (dx) { /* the input gradient convolves dy with wf[c][o][k] = w[o][c][K-1-k] */
         if (!(wf = mtl__scratch(t, ws * sizeof *wf))) return;
         for (int o = 0; o < Cout; o++)
             for (int c = 0; c < Cin; c++)
                 for (int k = 0; k < K; k++)
                     wf[((size_t)c * Cout + o) * K + k] = w[((size_t)o * Cin + c) * K + K - 1 - k];
+        if (mtl__wino_ok(Cout, Cin, K, L)) { /* by Winograd where it applies */
+            U = mtl__scratch(t, mtl__wino_u_floats(Cout, Cin, K) * sizeof *U);
+            vbuf = mtl__scratch(t, (size_t)nt * vs * sizeof *vbuf);
+            if (!U || !vbuf) return;
+            mtl__wino_weights(wf, Cout, K, Cin, U);
+        }
     }
     if (dw) { /* per thread: dw partial, then db partial */
         if (!(part = mtl__scratch(t, (size_t)nt * ps * sizeof *part))) return;
@@ -182,7 +201,8 @@ static void fast_backward(mtl_tape *t, const conv_geom *g, const float *x, const
                 mtl__pad_rows(dp, Cout, Lout, pad2, dpb + tid * dps);
                 dp = dpb + tid * dps;
             }
-            mtl__conv_fast_fwd(dp, ldd, wf, Cout, K, 0, Cin, NULL, !dx_fresh, dx + i * xs, L, L);
+            mtl__wino_fwd(dp, ldd, wf, U, Cout, K, 0, Cin, NULL, !dx_fresh, dx + i * xs, L, L,
+                          vbuf ? vbuf + tid * vs : NULL);
         }
     }
     if (dw)
@@ -361,9 +381,17 @@ mtl_tensor *mtl_conv1d(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b,
     const float *bd = b ? b->data : NULL;
     if (use_fast(&g) && g.N > 0) {
         int nt = mtl_threads_for(2.0 * g.N * g.Cout * (double)g.rows * g.Lout);
-        float *buf = NULL;
+        float *buf = NULL, *U = NULL, *vbuf = NULL;
         if (g.pad && !(buf = mtl__alloc(t, (size_t)nt * g.Cin * (g.L + 2 * g.pad) * sizeof *buf))) return NULL;
-        fast_forward(&g, x->data, w->data, bd, y->data, buf, nt);
+        size_t mark = mtl__scratch_mark(t);
+        if (mtl__wino_ok(g.Cin, g.Cout, g.K, g.Lout)) { /* by Winograd where it applies */
+            U = mtl__scratch(t, mtl__wino_u_floats(g.Cin, g.Cout, g.K) * sizeof *U);
+            vbuf = mtl__scratch(t, (size_t)nt * mtl__wino_v_floats(g.Cin, g.K) * sizeof *vbuf);
+            if (!U || !vbuf) return NULL;
+            mtl__wino_weights(w->data, g.Cin, g.K, g.Cout, U);
+        }
+        fast_forward(&g, x->data, w->data, bd, y->data, buf, U, vbuf, nt);
+        mtl__scratch_release(t, mark);
         goto record;
     }
     int nt = batch_threads(&g);

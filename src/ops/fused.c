@@ -16,6 +16,7 @@
 
 #include "core/blas.h"
 #include "ops/conv_fast.h"
+#include "ops/conv_winograd.h"
 #include "ops/fused.h"
 
 #include <math.h>
@@ -119,8 +120,14 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
     size_t pxs = (size_t)Cin * ldx, one = zs + (copy_x ? pxs : 0); /* buffer floats per sample of a group */
     int G = (int)(131072 / one), most = (N + nt - 1) / nt;
     G = G < 1 ? 1 : G > most ? most : G;
-    size_t per = (size_t)G * one + ps + (s && need_g ? xs : 0);
-    float *buf = mtl__scratch(t, (size_t)nt * per * sizeof *buf), *wf = NULL;
+    /* the input gradient's convolution (Cout -> Cin channels) by Winograd where it applies */
+    const bool wino = need_g && mtl__wino_ok(Cout, Cin, K, L);
+    const size_t vs = wino ? mtl__wino_v_floats(Cout, K) : 0;
+    /* and the weight gradient (from the zero-padded copies of x) */
+    const bool wino_dw = need_w && copy_x && mtl__wino_dw_ok(Cin, Cout, K, Lout);
+    const size_t dws = wino_dw ? mtl__wino_dw_floats(Cin, Cout, K, Lout) : 0;
+    size_t per = (size_t)G * one + ps + (s && need_g ? xs : 0) + vs + dws;
+    float *buf = mtl__scratch(t, (size_t)nt * per * sizeof *buf), *wf = NULL, *U = NULL;
     if (!buf) return false;
     if (need_g) { /* the gradient of the input convolves dz with wf[c][o][k] = w[o][c][K-1-k] */
         if (!(wf = mtl__scratch(t, ws * sizeof *wf))) return false;
@@ -128,13 +135,18 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
             for (int c = 0; c < Cin; c++)
                 for (int k = 0; k < K; k++)
                     wf[((size_t)c * Cout + o) * K + k] = u->w[((size_t)o * Cin + c) * K + K - 1 - k];
+        if (wino) {
+            if (!(U = mtl__scratch(t, mtl__wino_u_floats(Cout, Cin, K) * sizeof *U))) return false;
+            mtl__wino_weights(wf, Cout, K, Cin, U);
+        }
     }
 #pragma omp parallel num_threads(nt)
     {
         int tid = omp_get_thread_num(), np = omp_get_num_threads();
         int n0 = (int)((int64_t)N * tid / np), n1 = (int)((int64_t)N * (tid + 1) / np);
         float *dz = buf + tid * per, *xg = dz + (size_t)G * zs, *pw = xg + (copy_x ? (size_t)G * pxs : 0);
-        float *gb = pw + ps;
+        float *gb = pw + ps, *vb = gb + (s && need_g ? xs : 0), *dwb = vb + vs;
+        if (wino_dw) mtl__wino_dw_begin(dwb, Cin, Cout, K);
         memset(pw, 0, ps * sizeof *pw);
         for (size_t r = 0; r < (size_t)G * Cout && pad2 > 0; r++) { /* the zero padding of every row, once */
             memset(dz + r * ldd, 0, (size_t)pad2 * sizeof *dz);
@@ -147,21 +159,23 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
                 for (int q = 0; q < g; q++)
                     scale_pad_rows(u->x + (i0 + q) * xs, s ? s + (size_t)(i0 + q) * Cin : NULL, Cin, L, u->pad,
                                    xg + q * pxs);
-                mtl__conv_fast_dw_padded(xg, ldx, dz + pad2, ldd, Lout, g, Cout, Cin, K, pw, pw + ws);
+                if (wino_dw) mtl__wino_dw_add(xg, ldx, dz + pad2, ldd, Lout, g, Cout, Cin, K, pw, pw + ws, dwb);
+                else mtl__conv_fast_dw_padded(xg, ldx, dz + pad2, ldd, Lout, g, Cout, Cin, K, pw, pw + ws);
             } else if (need_w) {
                 mtl__conv_fast_dw(u->x + i0 * xs, L, u->pad, dz + pad2, ldd, Lout, g, Cout, Cin, K, pw, pw + ws);
             }
             for (int q = 0; q < g && need_g; q++) {
                 int i = i0 + q;
                 if (!s) {
-                    mtl__conv_fast_fwd(dz + q * zs, ldd, wf, Cout, K, 0, Cin, NULL, !u->fresh, u->dx + i * xs, L, L);
+                    mtl__wino_fwd(dz + q * zs, ldd, wf, U, Cout, K, 0, Cin, NULL, !u->fresh, u->dx + i * xs, L, L, vb);
                     continue;
                 }
-                mtl__conv_fast_fwd(dz + q * zs, ldd, wf, Cout, K, 0, Cin, NULL, false, gb, L, L);
+                mtl__wino_fwd(dz + q * zs, ldd, wf, U, Cout, K, 0, Cin, NULL, false, gb, L, L, vb);
                 scale_rows_backward(u->x + i * xs, gb, s + (size_t)i * Cin, Cin, L, u->dx ? u->dx + i * xs : NULL,
                                     u->fresh, u->ds ? u->ds + (size_t)i * Cin : NULL);
             }
         }
+        if (wino_dw) mtl__wino_dw_end(dwb, Cin, Cout, K, pw, pw + ws);
     }
     /* the partials in thread order: deterministic for a given thread count */
     for (size_t e = 0; e < ps && need_w; e++) {
@@ -285,10 +299,10 @@ static void cbr_backward(mtl_tape *t, mtl_node *n) {
 
 /* one sample's convolution z = w (x s) + b: x (s: per channel, may be NULL) copied into the
  * zero-padded buffer pb when there is padding or a scale (pb NULL otherwise) */
-static void conv_sample(const float *x, const float *s, int Cin, int L, int pad, float *pb, const float *w, int K,
-                        int Cout, const float *b, float *z, int Lout) {
+static void conv_sample(const float *x, const float *s, int Cin, int L, int pad, float *pb, const float *w,
+                        const float *U, float *vb, int K, int Cout, const float *b, float *z, int Lout) {
     if (pb) scale_pad_rows(x, s, Cin, L, pad, pb), x = pb;
-    mtl__conv_fast_fwd(x, L + 2 * pad, w, Cin, K, 0, Cout, b, false, z, Lout, Lout);
+    mtl__wino_fwd(x, L + 2 * pad, w, U, Cin, K, 0, Cout, b, false, z, Lout, Lout, vb);
 }
 
 /* Training forward of the fast path: the convolution sample by sample and, while a
@@ -313,24 +327,34 @@ static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const float
     double *lanes = mtl__scratch(t, (size_t)N * Cout * 32 * sizeof *lanes);
     double *shift = mtl__scratch(t, Cout * sizeof *shift);
     if (!z || ((pad || s) && !buf) || !lanes || !shift) return NULL;
+    /* by Winograd where it applies: the weights transformed once, a small buffer per thread */
+    float *U = NULL, *vbuf = NULL;
+    size_t vs = mtl__wino_v_floats(Cin, K);
+    if (mtl__wino_ok(Cin, Cout, K, Lout)) {
+        U = mtl__scratch(t, mtl__wino_u_floats(Cin, Cout, K) * sizeof *U);
+        vbuf = mtl__scratch(t, (size_t)nt * vs * sizeof *vbuf);
+        if (!U || !vbuf) return NULL;
+        mtl__wino_weights(w->data, Cin, K, Cout, U);
+    }
     const float *bd = b ? b->data : NULL;
 #pragma omp parallel num_threads(nt)
     {
         int tid = omp_get_thread_num(), np = omp_get_num_threads();
         int n0 = (int)((int64_t)N * tid / np), n1 = (int)((int64_t)N * (tid + 1) / np);
-        float *pb = pad || s ? buf + tid * ps : NULL;
+        float *pb = pad || s ? buf + tid * ps : NULL, *vb = vbuf ? vbuf + tid * vs : NULL;
         /* every thread convolves its first sample (each has one: N >= threads); sample 0's
          * first values are the shifts of every channel's sums, so the lane sums wait for it */
-        if (n0 < n1) conv_sample(x->data + n0 * xs, s ? s + (size_t)n0 * Cin : NULL, Cin, L, pad, pb, w->data, K, Cout,
-                                 bd, z->data + n0 * ys, Lout);
+        if (n0 < n1)
+            conv_sample(x->data + n0 * xs, s ? s + (size_t)n0 * Cin : NULL, Cin, L, pad, pb, w->data, U, vb, K, Cout,
+                        bd, z->data + n0 * ys, Lout);
         if (n0 == 0 && n1 > 0)
             for (int o = 0; o < Cout; o++) shift[o] = z->data[(size_t)o * Lout];
 #pragma omp barrier
         for (int i = n0; i < n1; i++) {
             float *zi = z->data + i * ys;
             if (i > n0)
-                conv_sample(x->data + i * xs, s ? s + (size_t)i * Cin : NULL, Cin, L, pad, pb, w->data, K, Cout, bd,
-                            zi, Lout);
+                conv_sample(x->data + i * xs, s ? s + (size_t)i * Cin : NULL, Cin, L, pad, pb, w->data, U, vb, K, Cout,
+                            bd, zi, Lout);
             for (int o = 0; o < Cout; o++)
                 mtl__bn_run_lanes(zi + (size_t)o * Lout, Lout, shift[o], lanes + ((size_t)i * Cout + o) * 32);
         }

@@ -1,0 +1,445 @@
+/* 1-D Winograd convolutions F(4, K), K = 3, 5, 7 (scripts/gen_winograd_tables.py has the
+ * transforms): 4 outputs of a row from K + 3 inputs take K + 3 products per (input, output)
+ * channel pair where the direct kernel takes 4 K, so the multiply work of MTAGN's trunk
+ * convolutions drops by 2.8x (K = 7), 2.5x (K = 5) and 2x (K = 3). The transforms cost
+ * additions and shuffles, and the result differs from the direct sum by rounding only (about
+ * 10x the direct kernel's rounding for K = 7, 3x for K = 3, 5; the tests bound it).
+ *
+ * Forward, per group of 16 tiles (64 output positions), positions in vector lanes:
+ *  1. per input channel: the K + 3 taps of each tile (a 4-way split of the row and lane
+ *     shifts), transformed: V[c][p] = sum_i BT[p][i] tap_i, into a small buffer (L1);
+ *  2. per block of `ob` output rows: M[p][o] = sum_c U[p][o][c] V[c][p] in registers
+ *     (U = G w, transformed once per call), then the 4 outputs of each tile
+ *     y_j = sum_p AT[j][p] M[p], joined back into rows and stored.
+ * Pairs of points +a, -a share one even and one odd sum in both transforms. Positions
+ * past the last whole group go through the direct kernel. */
+#include "ops/conv_winograd.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/avx512.h"
+#include "ops/conv_fast.h"
+#include "ops/conv_winograd_tables.h"
+
+#define WG_NMAX 10 /* K + 3 for K = 7 */
+#define WG_OBMAX 5
+#define WG_DW_OB 4 /* weight gradient: rows x channels per block of lane sums */
+#define WG_DW_CB 6
+#define WG_DW_BUDGET (96 * 1024) /* floats of V and D per group of samples: 384 KB */
+#ifndef WG_OB7
+#define WG_OB7 3
+#define WG_OB5 3
+#define WG_OB3 4
+#endif
+/* the transforms and register blocks are loops over constants: fully unrolled, their arrays
+ * live in registers and the table entries fold into the instructions */
+#define WG_UNROLL _Pragma("GCC unroll 16")
+
+static int wg_n(int K) { return K + 3; }
+/* output rows per block: n ob accumulators (20 to 24) leave registers for the rest */
+static int wg_ob(int K) { return K == 7 ? WG_OB7 : K == 5 ? WG_OB5 : WG_OB3; }
+
+static const double *wg_g(int K) { return K == 3 ? &wino_g3[0][0] : K == 5 ? &wino_g5[0][0] : &wino_g7[0][0]; }
+
+bool mtl__wino_ok(int Cin, int Cout, int K, int Lout) {
+    if (!(K == 3 || K == 5 || K == 7) || Cin < 8 || Cout < 8 || Lout < 64 || !mtl__conv_fast_available())
+        return false;
+    /* -1: not checked yet; atomic: the first call may come from inside a parallel region */
+    static _Atomic int state = -1;
+    int s = atomic_load_explicit(&state, memory_order_relaxed);
+    if (s < 0) {
+        const char *env = getenv("MTL_WINOGRAD");
+        s = !(env && !strcmp(env, "0"));
+        atomic_store_explicit(&state, s, memory_order_relaxed);
+    }
+    return s == 1;
+}
+
+bool mtl__wino_dw_ok(int Cin, int Cout, int K, int Lout) {
+    /* K = 7: the transforms cost what the products save, and the sums lose more precision */
+    return K != 7 && mtl__wino_ok(Cin, Cout, K, Lout);
+}
+
+size_t mtl__wino_u_floats(int Cin, int Cout, int K) {
+    int ob = wg_ob(K);
+    return (size_t)((Cout + ob - 1) / ob) * ob * Cin * wg_n(K);
+}
+
+size_t mtl__wino_v_floats(int Cin, int K) { return (size_t)Cin * wg_n(K) * 16; }
+
+/* U[block b][c][p][r] = sum_k G[p][k] w[b ob + r][c][k] (in double, rounded once); rows past
+ * Cout in the last block are 0 */
+void mtl__wino_weights(const float *w, int Cin, int K, int Cout, float *U) {
+    const double *g = wg_g(K);
+    const int n = wg_n(K), ob = wg_ob(K), nb = (Cout + ob - 1) / ob;
+    for (int b = 0; b < nb; b++)
+        for (int c = 0; c < Cin; c++)
+            for (int p = 0; p < n; p++)
+                for (int r = 0; r < ob; r++) {
+                    int o = b * ob + r;
+                    double s = 0.0;
+                    for (int k = 0; k < K && o < Cout; k++) s += g[p * K + k] * w[((size_t)o * Cin + c) * K + k];
+                    U[(((size_t)b * Cin + c) * n + p) * ob + r] = (float)s;
+                }
+}
+
+#if HAVE_AVX512_KERNELS
+/* s += c v with the constant c folded: nothing for 0, an add or a subtraction for +-1 */
+INL void wg_term(__m512 *s, bool *any, float c, __m512 v) {
+    if (c == 0.0f) return;
+    if (!*any) *s = c == 1.0f ? v : c == -1.0f ? _mm512_sub_ps(_mm512_setzero_ps(), v) : _mm512_mul_ps(_mm512_set1_ps(c), v);
+    else *s = c == 1.0f ? _mm512_add_ps(*s, v) : c == -1.0f ? _mm512_sub_ps(*s, v) : _mm512_fmadd_ps(_mm512_set1_ps(c), v, *s);
+    *any = true;
+}
+
+/* acc + v *u with the broadcast of *u inside the multiply-add: one load of v serves a block's
+ * rows (the compiler would rather read v from memory once per row, twice the loads) */
+INL __m512 wg_fma_bcast(__m512 v, const float *u, __m512 acc) {
+    __asm__("vfmadd231ps %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(v), "m"(*u));
+    return acc;
+}
+
+/* sum of row[i] X[i] over the i of parity par (0 even, 1 odd, -1 all) */
+INL __m512 wg_lin(const __m512 *X, const float *row, int n, int par) {
+    __m512 s = _mm512_setzero_ps();
+    bool any = false;
+    WG_UNROLL
+    for (int i = 0; i < n; i++)
+        if (par < 0 || (i & 1) == par) wg_term(&s, &any, row[i], X[i]);
+    return s;
+}
+
+/* the n taps of 16 tiles from x (the row at the group's first output): X[i] lane j = x[4 j + i];
+ * `valid` floats of the row are readable from x */
+INL void wg_taps(const float *x, int valid, int n, __m512 X[WG_NMAX]) {
+    split4(_mm512_loadu_ps(x), _mm512_loadu_ps(x + 16), _mm512_loadu_ps(x + 32), _mm512_loadu_ps(x + 48), X);
+    __m512 e = _mm512_maskz_loadu_ps(tail_mask(valid - 64), x + 64); /* x[64 ..]: the last tiles' ends */
+    WG_UNROLL
+    for (int i = 4; i < n; i++) {
+        int k = i & 3, q = i >> 2; /* X[i] = X[k] shifted by q lanes, the vacated lanes from e */
+        int t[16];
+        WG_UNROLL
+        for (int l = 0; l < 16; l++) t[l] = l + q < 16 ? l + q : 16 + k + 4 * (l + q - 16);
+        X[i] = _mm512_permutex2var_ps(X[k], _mm512_loadu_si512(t), e);
+    }
+}
+
+/* V[p] = sum_i BT[p][i] X[i] for the n points (rows: 0, pairs +a -a, infinity) into v[p * ps] */
+INL void wg_in(const __m512 *X, const float *bt, int n, float *v, size_t ps) {
+    _mm512_storeu_ps(v, wg_lin(X, bt, n, -1));
+    WG_UNROLL
+    for (int p = 1; p < n - 1; p += 2) { /* the -a row is the +a row with odd columns negated */
+        __m512 e = wg_lin(X, bt + p * n, n, 0), o = wg_lin(X, bt + p * n, n, 1);
+        _mm512_storeu_ps(v + p * ps, _mm512_add_ps(e, o));
+        _mm512_storeu_ps(v + (p + 1) * ps, _mm512_sub_ps(e, o));
+    }
+    _mm512_storeu_ps(v + (n - 1) * ps, wg_lin(X, bt + (n - 1) * n, n, -1));
+}
+
+/* the 4 output phases Y[j] = sum_p AT[j][p] M[p] */
+INL void wg_out(const __m512 *M, const float *at, int n, __m512 Y[4]) {
+    __m512 T[WG_NMAX]; /* pairs as sum (at p) and difference (at p + 1): the -a column is the +a
+                          column with odd rows negated */
+    T[0] = M[0], T[n - 1] = M[n - 1];
+    WG_UNROLL
+    for (int p = 1; p < n - 1; p += 2) T[p] = _mm512_add_ps(M[p], M[p + 1]), T[p + 1] = _mm512_sub_ps(M[p], M[p + 1]);
+    WG_UNROLL
+    for (int j = 0; j < 4; j++) {
+        const float *row = at + j * n;
+        __m512 s = _mm512_setzero_ps();
+        bool any = false;
+        wg_term(&s, &any, row[0], T[0]);
+        WG_UNROLL
+        for (int p = 1; p < n - 1; p += 2) wg_term(&s, &any, row[p], T[p + (j & 1)]);
+        wg_term(&s, &any, row[n - 1], T[n - 1]);
+        Y[j] = s;
+    }
+}
+
+/* ob output rows (at y, 64 positions) from the group's V: the products summed over the input
+ * channels per point, then the output transform */
+INL void wg_block(const float *vg, const float *ub, int Cin, int n, int OBK, int ob, const float *at,
+                  const float *bias, bool acc, float *y, int ldy) {
+    __m512 m[WG_NMAX][WG_OBMAX];
+    WG_UNROLL
+    for (int p = 0; p < n; p++)
+        WG_UNROLL
+        for (int r = 0; r < ob; r++) m[p][r] = _mm512_setzero_ps();
+    for (int c = 0; c < Cin; c++) {
+        const float *vc = vg + (size_t)c * n * 16, *uc = ub + (size_t)c * n * OBK;
+        WG_UNROLL
+        for (int p = 0; p < n; p++) {
+            __m512 v = _mm512_loadu_ps(vc + p * 16);
+            WG_UNROLL
+            for (int r = 0; r < ob; r++) m[p][r] = wg_fma_bcast(v, uc + p * OBK + r, m[p][r]);
+        }
+    }
+    WG_UNROLL
+    for (int r = 0; r < ob; r++) {
+        __m512 M[WG_NMAX], Y[4], out[4];
+        WG_UNROLL
+        for (int p = 0; p < n; p++) M[p] = m[p][r];
+        wg_out(M, at, n, Y);
+        if (bias) {
+            __m512 b = _mm512_set1_ps(bias[r]);
+            WG_UNROLL
+            for (int j = 0; j < 4; j++) Y[j] = _mm512_add_ps(Y[j], b);
+        }
+        join4(Y, out);
+        float *yr = y + (size_t)r * ldy;
+        WG_UNROLL
+        for (int q = 0; q < 4; q++) {
+            if (acc) out[q] = _mm512_add_ps(out[q], _mm512_loadu_ps(yr + 16 * q));
+            _mm512_storeu_ps(yr + 16 * q, out[q]);
+        }
+    }
+}
+
+INL void wg_fwd(const float *xp, int ldx, const float *U, int Cin, int K, int Cout, const float *bias, bool acc,
+                float *y, int ldy, int Lout, float *vbuf) {
+    const int n = K + 3, OBK = K == 7 ? WG_OB7 : K == 5 ? WG_OB5 : WG_OB3;
+    const float *bt = K == 3 ? &wino_bt3[0][0] : K == 5 ? &wino_bt5[0][0] : &wino_bt7[0][0];
+    const float *at = K == 3 ? &wino_at3[0][0] : K == 5 ? &wino_at5[0][0] : &wino_at7[0][0];
+    const size_t us = (size_t)Cin * n * OBK; /* floats of U per block */
+    for (int j0 = 0; j0 + 64 <= Lout; j0 += 64) {
+        for (int c = 0; c < Cin; c++) {
+            __m512 X[WG_NMAX];
+            wg_taps(xp + (size_t)c * ldx + j0, Lout + K - 1 - j0, n, X);
+            wg_in(X, bt, n, vbuf + (size_t)c * n * 16, 16);
+        }
+        int o = 0;
+        const float *ub = U;
+        for (; o + OBK <= Cout; o += OBK, ub += us)
+            wg_block(vbuf, ub, Cin, n, OBK, OBK, at, bias ? bias + o : NULL, acc, y + (size_t)o * ldy + j0, ldy);
+        switch (Cout - o) { /* the last rows */
+        case 1: wg_block(vbuf, ub, Cin, n, OBK, 1, at, bias ? bias + o : NULL, acc, y + (size_t)o * ldy + j0, ldy); break;
+        case 2: wg_block(vbuf, ub, Cin, n, OBK, 2, at, bias ? bias + o : NULL, acc, y + (size_t)o * ldy + j0, ldy); break;
+        case 3: wg_block(vbuf, ub, Cin, n, OBK, 3, at, bias ? bias + o : NULL, acc, y + (size_t)o * ldy + j0, ldy); break;
+        case 4: wg_block(vbuf, ub, Cin, n, OBK, 4, at, bias ? bias + o : NULL, acc, y + (size_t)o * ldy + j0, ldy); break;
+        default: break;
+        }
+    }
+}
+
+TGT static void wg_fwd3(const float *xp, int ldx, const float *U, int Cin, int Cout, const float *bias, bool acc,
+                        float *y, int ldy, int Lout, float *vbuf) {
+    wg_fwd(xp, ldx, U, Cin, 3, Cout, bias, acc, y, ldy, Lout, vbuf);
+}
+TGT static void wg_fwd5(const float *xp, int ldx, const float *U, int Cin, int Cout, const float *bias, bool acc,
+                        float *y, int ldy, int Lout, float *vbuf) {
+    wg_fwd(xp, ldx, U, Cin, 5, Cout, bias, acc, y, ldy, Lout, vbuf);
+}
+TGT static void wg_fwd7(const float *xp, int ldx, const float *U, int Cin, int Cout, const float *bias, bool acc,
+                        float *y, int ldy, int Lout, float *vbuf) {
+    wg_fwd(xp, ldx, U, Cin, 7, Cout, bias, acc, y, ldy, Lout, vbuf);
+}
+
+/* ---- weight gradient ------------------------------------------------------------ */
+
+/* D[p] = sum_j AT[j][p] ph[j] (the output transform transposed) into d[p * ps] */
+INL void wg_dyt(const __m512 ph[4], const float *at, int n, float *d, size_t ps) {
+    __m512 s = _mm512_setzero_ps();
+    bool any = false;
+    WG_UNROLL
+    for (int j = 0; j < 4; j++) wg_term(&s, &any, at[j * n], ph[j]);
+    _mm512_storeu_ps(d, s);
+    WG_UNROLL
+    for (int p = 1; p < n - 1; p += 2) { /* the -a column is the +a column with odd rows negated */
+        __m512 e = _mm512_setzero_ps(), o = e;
+        bool ae = false, ao = false;
+        WG_UNROLL
+        for (int j = 0; j < 4; j += 2) wg_term(&e, &ae, at[j * n + p], ph[j]), wg_term(&o, &ao, at[(j + 1) * n + p], ph[j + 1]);
+        _mm512_storeu_ps(d + p * ps, _mm512_add_ps(e, o));
+        _mm512_storeu_ps(d + (p + 1) * ps, _mm512_sub_ps(e, o));
+    }
+    s = _mm512_setzero_ps(), any = false;
+    WG_UNROLL
+    for (int j = 0; j < 4; j++) wg_term(&s, &any, at[j * n + n - 1], ph[j]);
+    _mm512_storeu_ps(d + (n - 1) * ps, s);
+}
+
+/* ob rows x cb channels of one point: lane sums of D V over the group's nv vectors (rows of
+ * ld vectors), added to the lane accumulators at acc (row r, channel q at acc + (r Cin + q) 16) */
+INL void wg_dw_block(const float *dp, const float *vp, int nv, int ld, int ob, int cb, float *acc, int Cin) {
+    __m512 a[WG_DW_OB][WG_DW_CB];
+    WG_UNROLL
+    for (int r = 0; r < ob; r++)
+        WG_UNROLL
+        for (int q = 0; q < cb; q++) a[r][q] = _mm512_loadu_ps(acc + ((size_t)r * Cin + q) * 16);
+    for (int v = 0; v < nv; v++) {
+        __m512 d[WG_DW_OB];
+        WG_UNROLL
+        for (int r = 0; r < ob; r++) d[r] = _mm512_loadu_ps(dp + ((size_t)r * ld + v) * 16);
+        WG_UNROLL
+        for (int q = 0; q < cb; q++) {
+            __m512 x = _mm512_loadu_ps(vp + ((size_t)q * ld + v) * 16);
+            WG_UNROLL
+            for (int r = 0; r < ob; r++) a[r][q] = _mm512_fmadd_ps(d[r], x, a[r][q]);
+        }
+    }
+    WG_UNROLL
+    for (int r = 0; r < ob; r++)
+        WG_UNROLL
+        for (int q = 0; q < cb; q++) _mm512_storeu_ps(acc + ((size_t)r * Cin + q) * 16, a[r][q]);
+}
+
+/* the channel blocks of ob rows: whole blocks of WG_DW_CB, then the rest */
+INL void wg_dw_rows(const float *dp, const float *vp, int nv, int ld, int ob, float *acc, int Cin) {
+    const size_t vs = (size_t)ld * 16;
+    int c = 0;
+    for (; c + WG_DW_CB <= Cin; c += WG_DW_CB)
+        wg_dw_block(dp, vp + c * vs, nv, ld, ob, WG_DW_CB, acc + (size_t)c * 16, Cin);
+    switch (Cin - c) {
+    case 1: wg_dw_block(dp, vp + c * vs, nv, ld, ob, 1, acc + (size_t)c * 16, Cin); break;
+    case 2: wg_dw_block(dp, vp + c * vs, nv, ld, ob, 2, acc + (size_t)c * 16, Cin); break;
+    case 3: wg_dw_block(dp, vp + c * vs, nv, ld, ob, 3, acc + (size_t)c * 16, Cin); break;
+    case 4: wg_dw_block(dp, vp + c * vs, nv, ld, ob, 4, acc + (size_t)c * 16, Cin); break;
+    case 5: wg_dw_block(dp, vp + c * vs, nv, ld, ob, 5, acc + (size_t)c * 16, Cin); break;
+    default: break;
+    }
+}
+
+/* ns samples (x: zero-padded rows, ldx; dy rows of ldy; the first Lout / 64 * 64 positions):
+ * their V and D into the group buffers, then every point's products into the lane sums */
+INL void wg_dw_group(const float *xp, int ldx, const float *dy, int ldy, int Lout, int ns, int Cout, int Cin, int K,
+                     bool with_b, float *dul, float *dbl, float *V, float *D, int SVmax) {
+    const int n = K + 3, gq = Lout / 64, sv = ns * gq;
+    const float *bt = K == 3 ? &wino_bt3[0][0] : K == 5 ? &wino_bt5[0][0] : &wino_bt7[0][0];
+    const float *at = K == 3 ? &wino_at3[0][0] : K == 5 ? &wino_at5[0][0] : &wino_at7[0][0];
+    const size_t vps = (size_t)Cin * SVmax * 16, dps = (size_t)Cout * SVmax * 16;
+    for (int s = 0; s < ns; s++)
+        for (int g = 0; g < gq; g++) {
+            int v = s * gq + g, j0 = 64 * g;
+            for (int c = 0; c < Cin; c++) {
+                __m512 X[WG_NMAX];
+                wg_taps(xp + ((size_t)s * Cin + c) * ldx + j0, Lout + K - 1 - j0, n, X);
+                wg_in(X, bt, n, V + ((size_t)c * SVmax + v) * 16, vps);
+            }
+            for (int o = 0; o < Cout; o++) {
+                const float *r = dy + ((size_t)s * Cout + o) * ldy + j0;
+                __m512 a = _mm512_loadu_ps(r), b = _mm512_loadu_ps(r + 16), c = _mm512_loadu_ps(r + 32);
+                __m512 d = _mm512_loadu_ps(r + 48), ph[4];
+                if (with_b)
+                    _mm512_storeu_ps(dbl + (size_t)o * 16, _mm512_add_ps(_mm512_loadu_ps(dbl + (size_t)o * 16),
+                                                                         _mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d))));
+                split4(a, b, c, d, ph);
+                wg_dyt(ph, at, n, D + ((size_t)o * SVmax + v) * 16, dps);
+            }
+        }
+    for (int p = 0; p < n; p++) {
+        const float *vp = V + p * vps, *dp = D + p * dps;
+        float *acc = dul + (size_t)p * Cout * Cin * 16;
+        int o = 0;
+        for (; o + WG_DW_OB <= Cout; o += WG_DW_OB)
+            wg_dw_rows(dp + (size_t)o * SVmax * 16, vp, sv, SVmax, WG_DW_OB, acc + (size_t)o * Cin * 16, Cin);
+        for (; o < Cout; o++)
+            wg_dw_rows(dp + (size_t)o * SVmax * 16, vp, sv, SVmax, 1, acc + (size_t)o * Cin * 16, Cin);
+    }
+}
+
+#define WG_DW_FN(K_)                                                                                           \
+    TGT static void wg_dw##K_(const float *xp, int ldx, const float *dy, int ldy, int Lout, int ns, int Cout,   \
+                              int Cin, bool with_b, float *dul, float *dbl, float *V, float *D, int SVmax) {     \
+        wg_dw_group(xp, ldx, dy, ldy, Lout, ns, Cout, Cin, K_, with_b, dul, dbl, V, D, SVmax);                  \
+    }
+WG_DW_FN(3)
+WG_DW_FN(5)
+WG_DW_FN(7)
+#endif
+
+int mtl__wino_rows(int K) { return wg_ob(K); }
+
+/* ---- weight gradient: samples per group and the buffer ---------------------------
+ * buffer: the lane sums dUl [n][Cout][Cin][16], the bias lane sums [Cout][16], then V
+ * [n][Cin][SV][16] and D [n][Cout][SV][16] of a group (SV = samples x Lout / 64 vectors) */
+static int wg_dw_samples(int Cin, int Cout, int K, int Lout) {
+    size_t per = (size_t)(Lout / 64) * (Cin + Cout) * wg_n(K) * 16;
+    int S = per ? (int)(WG_DW_BUDGET / per) : 1;
+    return S < 1 ? 1 : S;
+}
+
+static size_t wg_dw_sums(int Cin, int Cout, int K) { return ((size_t)wg_n(K) * Cout * Cin + Cout) * 16; }
+
+size_t mtl__wino_dw_floats(int Cin, int Cout, int K, int Lout) {
+    size_t sv = (size_t)wg_dw_samples(Cin, Cout, K, Lout) * (Lout / 64);
+    return wg_dw_sums(Cin, Cout, K) + sv * (Cin + Cout) * wg_n(K) * 16;
+}
+
+void mtl__wino_dw_begin(float *buf, int Cin, int Cout, int K) {
+    memset(buf, 0, wg_dw_sums(Cin, Cout, K) * sizeof *buf);
+}
+
+void mtl__wino_dw_add(const float *xp, int ldx, const float *dy, int ldy, int Lout, int N, int Cout, int Cin, int K,
+                      float *dw, float *db, float *buf) {
+#if HAVE_AVX512_KERNELS
+    const int S = wg_dw_samples(Cin, Cout, K, Lout), gq = Lout / 64, n = wg_n(K);
+    const int SVmax = S * gq;
+    float *dul = buf, *dbl = buf + (size_t)n * Cout * Cin * 16, *V = buf + wg_dw_sums(Cin, Cout, K);
+    float *D = V + (size_t)n * Cin * SVmax * 16;
+    size_t xs = (size_t)Cin * ldx, ys = (size_t)Cout * ldy;
+    for (int s0 = 0; s0 < N; s0 += S) {
+        int ns = N - s0 < S ? N - s0 : S;
+        const float *x0 = xp + s0 * xs, *d0 = dy + s0 * ys;
+        if (K == 3) wg_dw3(x0, ldx, d0, ldy, Lout, ns, Cout, Cin, db != NULL, dul, dbl, V, D, SVmax);
+        else if (K == 5) wg_dw5(x0, ldx, d0, ldy, Lout, ns, Cout, Cin, db != NULL, dul, dbl, V, D, SVmax);
+        else wg_dw7(x0, ldx, d0, ldy, Lout, ns, Cout, Cin, db != NULL, dul, dbl, V, D, SVmax);
+    }
+    int done = gq * 64; /* the rest: the direct kernel */
+    if (done < Lout) mtl__conv_fast_dw_padded_from(xp, ldx, dy, ldy, done, Lout, N, Cout, Cin, K, dw, db);
+#else
+    (void)xp, (void)ldx, (void)dy, (void)ldy, (void)Lout, (void)N, (void)Cout, (void)Cin, (void)K, (void)dw, (void)db;
+    (void)buf;
+#endif
+}
+
+/* dw += G^T dU, the lane sums added in lane order; db += its lane sums */
+void mtl__wino_dw_end(const float *buf, int Cin, int Cout, int K, float *dw, float *db) {
+    const double *g = wg_g(K);
+    const int n = wg_n(K);
+    const float *dbl = buf + (size_t)n * Cout * Cin * 16;
+    for (int o = 0; o < Cout; o++)
+        for (int c = 0; c < Cin; c++) {
+            double du[WG_NMAX];
+            for (int p = 0; p < n; p++) {
+                const float *l = buf + (((size_t)p * Cout + o) * Cin + c) * 16;
+                double s = 0.0;
+                for (int q = 0; q < 16; q++) s += l[q];
+                du[p] = s;
+            }
+            for (int k = 0; k < K; k++) {
+                double s = 0.0;
+                for (int p = 0; p < n; p++) s += g[p * K + k] * du[p];
+                dw[((size_t)o * Cin + c) * K + k] += (float)s;
+            }
+        }
+    for (int o = 0; o < Cout && db; o++) {
+        double s = 0.0;
+        for (int q = 0; q < 16; q++) s += dbl[(size_t)o * 16 + q];
+        db[o] += (float)s;
+    }
+}
+
+
+void mtl__wino_fwd(const float *xp, int ldx, const float *w, const float *U, int Cin, int K, int o0, int o1,
+                   const float *bias, bool accumulate, float *y, int ldy, int Lout, float *vbuf) {
+#if HAVE_AVX512_KERNELS
+    if (!U) {
+        mtl__conv_fast_fwd(xp, ldx, w, Cin, K, o0, o1, bias, accumulate, y, ldy, Lout);
+        return;
+    }
+    int n = o1 - o0;
+    const float *Ub = U + (size_t)(o0 / wg_ob(K)) * wg_ob(K) * Cin * wg_n(K), *b = bias ? bias + o0 : NULL;
+    float *yb = y + (size_t)o0 * ldy;
+    if (K == 3) wg_fwd3(xp, ldx, Ub, Cin, n, b, accumulate, yb, ldy, Lout, vbuf);
+    else if (K == 5) wg_fwd5(xp, ldx, Ub, Cin, n, b, accumulate, yb, ldy, Lout, vbuf);
+    else wg_fwd7(xp, ldx, Ub, Cin, n, b, accumulate, yb, ldy, Lout, vbuf);
+    int done = Lout / 64 * 64; /* the rest: the direct kernel */
+    if (done < Lout)
+        mtl__conv_fast_fwd(xp + done, ldx, w, Cin, K, o0, o1, bias, accumulate, y + done, ldy, Lout - done);
+#else
+    (void)xp, (void)ldx, (void)w, (void)U, (void)Cin, (void)K, (void)o0, (void)o1, (void)bias, (void)accumulate;
+    (void)y, (void)ldy, (void)Lout, (void)vbuf;
+#endif
+}
