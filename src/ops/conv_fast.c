@@ -21,14 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define HAVE_AVX512_KERNELS 1
-#include <immintrin.h>
-#define TGT __attribute__((target("avx512f")))
-#define INL static inline __attribute__((always_inline)) TGT
-#else
-#define HAVE_AVX512_KERNELS 0
-#endif
+#include "ops/avx512.h"
 
 void mtl__pad_rows(const float *x, int C, int L, int pad, float *xp) {
     int Lp = L + 2 * pad;
@@ -62,8 +55,6 @@ bool mtl__conv_fast_available(void) {
 #define OB MTL_CONV_FAST_OB
 #define TILE 32   /* output positions per forward block: two vectors */
 #define PANEL 512 /* output positions per panel of the forward kernel (a multiple of TILE) */
-
-static __mmask16 tail_mask(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
 /* ob rows (a constant after inlining) x one tile of up to 32 positions (masks m0, m1) */
 /* the max of each group of `pool` (2 or 4) adjacent lanes of v, packed into the first
@@ -484,15 +475,7 @@ INL void pool_taps(const float *z, int pool, __m512 tap[4]) {
         tap[0] = _mm512_permutex2var_ps(a, ev, b), tap[1] = _mm512_permutex2var_ps(a, od, b);
         return;
     }
-    /* lanes 0-7: tap k of the 8 windows in (a, b); then the two halves joined */
-    const __m512i k0 = _mm512_set_epi32(28, 24, 20, 16, 12, 8, 4, 0, 28, 24, 20, 16, 12, 8, 4, 0);
-    __m512 a = _mm512_loadu_ps(z), b = _mm512_loadu_ps(z + 16);
-    __m512 c = _mm512_loadu_ps(z + 32), d = _mm512_loadu_ps(z + 48);
-    for (int k = 0; k < 4; k++) {
-        __m512i ik = _mm512_add_epi32(k0, _mm512_set1_epi32(k));
-        __m512 lo = _mm512_permutex2var_ps(a, ik, b), hi = _mm512_permutex2var_ps(c, ik, d);
-        tap[k] = _mm512_shuffle_f32x4(lo, hi, 0x44);
-    }
+    split4(_mm512_loadu_ps(z), _mm512_loadu_ps(z + 16), _mm512_loadu_ps(z + 32), _mm512_loadu_ps(z + 48), tap);
 }
 
 TGT static void bnr_pool_fwd_avx512(const float *z, int Lout, float m, float sc, float sh, int pool, float *y,
