@@ -25,6 +25,8 @@
 
 #define WG_NMAX 10 /* K + 3 for K = 7 */
 #define WG_OBMAX 5
+/* the forward's stores: y =, y +=, y = max(0, .) */
+enum { WG_STORE, WG_ADD, WG_RELU };
 #define WG_DW_OB 4 /* weight gradient: rows x channels per block of lane sums */
 #define WG_DW_CB 6
 #define WG_DW_BUDGET (96 * 1024) /* floats of V and D per group of samples: 384 KB */
@@ -70,19 +72,42 @@ size_t mtl__wino_u_floats(int Cin, int Cout, int K) {
 size_t mtl__wino_v_floats(int Cin, int K) { return (size_t)Cin * wg_n(K) * 16; }
 
 /* U[block b][c][p][r] = sum_k G[p][k] w[b ob + r][c][k] (in double, rounded once); rows past
- * Cout in the last block are 0 */
-void mtl__wino_weights(const float *w, int Cin, int K, int Cout, float *U) {
+ * Cout in the last block are 0. Per K with the table's constants folded: the n sums of a
+ * weight row are independent, and this runs on every call (inference of one window too). */
+static inline __attribute__((always_inline)) void wg_weights(const float *w, int Cin, int K, int Cout, float *U) {
     const double *g = wg_g(K);
     const int n = wg_n(K), ob = wg_ob(K), nb = (Cout + ob - 1) / ob;
     for (int b = 0; b < nb; b++)
-        for (int c = 0; c < Cin; c++)
-            for (int p = 0; p < n; p++)
-                for (int r = 0; r < ob; r++) {
-                    int o = b * ob + r;
-                    double s = 0.0;
-                    for (int k = 0; k < K && o < Cout; k++) s += g[p * K + k] * w[((size_t)o * Cin + c) * K + k];
-                    U[(((size_t)b * Cin + c) * n + p) * ob + r] = (float)s;
+        for (int r = 0; r < ob; r++) {
+            int o = b * ob + r;
+            for (int c = 0; c < Cin; c++) {
+                float *u = U + ((size_t)b * Cin + c) * n * ob + r;
+                if (o >= Cout) {
+                    for (int p = 0; p < n; p++) u[p * ob] = 0.0f;
+                    continue;
                 }
+                double wk[7];
+                WG_UNROLL
+                for (int k = 0; k < K; k++) wk[k] = w[((size_t)o * Cin + c) * K + k];
+                WG_UNROLL
+                for (int p = 0; p < n; p++) {
+                    double s = 0.0;
+                    WG_UNROLL
+                    for (int k = 0; k < K; k++)
+                        if (g[p * K + k] != 0.0) s += g[p * K + k] * wk[k];
+                    u[p * ob] = (float)s;
+                }
+            }
+        }
+}
+static void wg_weights3(const float *w, int Cin, int Cout, float *U) { wg_weights(w, Cin, 3, Cout, U); }
+static void wg_weights5(const float *w, int Cin, int Cout, float *U) { wg_weights(w, Cin, 5, Cout, U); }
+static void wg_weights7(const float *w, int Cin, int Cout, float *U) { wg_weights(w, Cin, 7, Cout, U); }
+
+void mtl__wino_weights(const float *w, int Cin, int K, int Cout, float *U) {
+    if (K == 3) wg_weights3(w, Cin, Cout, U);
+    else if (K == 5) wg_weights5(w, Cin, Cout, U);
+    else wg_weights7(w, Cin, Cout, U);
 }
 
 #if HAVE_AVX512_KERNELS
@@ -161,7 +186,7 @@ INL void wg_out(const __m512 *M, const float *at, int n, __m512 Y[4]) {
 /* ob output rows (at y, 64 positions) from the group's V: the products summed over the input
  * channels per point, then the output transform */
 INL void wg_block(const float *vg, const float *ub, int Cin, int n, int OBK, int ob, const float *at,
-                  const float *bias, bool acc, float *y, int ldy) {
+                  const float *bias, int mode, float *y, int ldy) {
     __m512 m[WG_NMAX][WG_OBMAX];
     WG_UNROLL
     for (int p = 0; p < n; p++)
@@ -187,17 +212,21 @@ INL void wg_block(const float *vg, const float *ub, int Cin, int n, int OBK, int
             WG_UNROLL
             for (int j = 0; j < 4; j++) Y[j] = _mm512_add_ps(Y[j], b);
         }
+        if (mode == WG_RELU) {
+            WG_UNROLL
+            for (int j = 0; j < 4; j++) Y[j] = _mm512_max_ps(Y[j], _mm512_setzero_ps());
+        }
         join4(Y, out);
         float *yr = y + (size_t)r * ldy;
         WG_UNROLL
         for (int q = 0; q < 4; q++) {
-            if (acc) out[q] = _mm512_add_ps(out[q], _mm512_loadu_ps(yr + 16 * q));
+            if (mode == WG_ADD) out[q] = _mm512_add_ps(out[q], _mm512_loadu_ps(yr + 16 * q));
             _mm512_storeu_ps(yr + 16 * q, out[q]);
         }
     }
 }
 
-INL void wg_fwd(const float *xp, int ldx, const float *U, int Cin, int K, int Cout, const float *bias, bool acc,
+INL void wg_fwd(const float *xp, int ldx, const float *U, int Cin, int K, int Cout, const float *bias, int mode,
                 float *y, int ldy, int Lout, float *vbuf) {
     const int n = K + 3, OBK = K == 7 ? WG_OB7 : K == 5 ? WG_OB5 : WG_OB3;
     const float *bt = K == 3 ? &wino_bt3[0][0] : K == 5 ? &wino_bt5[0][0] : &wino_bt7[0][0];
@@ -212,28 +241,28 @@ INL void wg_fwd(const float *xp, int ldx, const float *U, int Cin, int K, int Co
         int o = 0;
         const float *ub = U;
         for (; o + OBK <= Cout; o += OBK, ub += us)
-            wg_block(vbuf, ub, Cin, n, OBK, OBK, at, bias ? bias + o : NULL, acc, y + (size_t)o * ldy + j0, ldy);
+            wg_block(vbuf, ub, Cin, n, OBK, OBK, at, bias ? bias + o : NULL, mode, y + (size_t)o * ldy + j0, ldy);
         switch (Cout - o) { /* the last rows */
-        case 1: wg_block(vbuf, ub, Cin, n, OBK, 1, at, bias ? bias + o : NULL, acc, y + (size_t)o * ldy + j0, ldy); break;
-        case 2: wg_block(vbuf, ub, Cin, n, OBK, 2, at, bias ? bias + o : NULL, acc, y + (size_t)o * ldy + j0, ldy); break;
-        case 3: wg_block(vbuf, ub, Cin, n, OBK, 3, at, bias ? bias + o : NULL, acc, y + (size_t)o * ldy + j0, ldy); break;
-        case 4: wg_block(vbuf, ub, Cin, n, OBK, 4, at, bias ? bias + o : NULL, acc, y + (size_t)o * ldy + j0, ldy); break;
+        case 1: wg_block(vbuf, ub, Cin, n, OBK, 1, at, bias ? bias + o : NULL, mode, y + (size_t)o * ldy + j0, ldy); break;
+        case 2: wg_block(vbuf, ub, Cin, n, OBK, 2, at, bias ? bias + o : NULL, mode, y + (size_t)o * ldy + j0, ldy); break;
+        case 3: wg_block(vbuf, ub, Cin, n, OBK, 3, at, bias ? bias + o : NULL, mode, y + (size_t)o * ldy + j0, ldy); break;
+        case 4: wg_block(vbuf, ub, Cin, n, OBK, 4, at, bias ? bias + o : NULL, mode, y + (size_t)o * ldy + j0, ldy); break;
         default: break;
         }
     }
 }
 
-TGT static void wg_fwd3(const float *xp, int ldx, const float *U, int Cin, int Cout, const float *bias, bool acc,
+TGT static void wg_fwd3(const float *xp, int ldx, const float *U, int Cin, int Cout, const float *bias, int mode,
                         float *y, int ldy, int Lout, float *vbuf) {
-    wg_fwd(xp, ldx, U, Cin, 3, Cout, bias, acc, y, ldy, Lout, vbuf);
+    wg_fwd(xp, ldx, U, Cin, 3, Cout, bias, mode, y, ldy, Lout, vbuf);
 }
-TGT static void wg_fwd5(const float *xp, int ldx, const float *U, int Cin, int Cout, const float *bias, bool acc,
+TGT static void wg_fwd5(const float *xp, int ldx, const float *U, int Cin, int Cout, const float *bias, int mode,
                         float *y, int ldy, int Lout, float *vbuf) {
-    wg_fwd(xp, ldx, U, Cin, 5, Cout, bias, acc, y, ldy, Lout, vbuf);
+    wg_fwd(xp, ldx, U, Cin, 5, Cout, bias, mode, y, ldy, Lout, vbuf);
 }
-TGT static void wg_fwd7(const float *xp, int ldx, const float *U, int Cin, int Cout, const float *bias, bool acc,
+TGT static void wg_fwd7(const float *xp, int ldx, const float *U, int Cin, int Cout, const float *bias, int mode,
                         float *y, int ldy, int Lout, float *vbuf) {
-    wg_fwd(xp, ldx, U, Cin, 7, Cout, bias, acc, y, ldy, Lout, vbuf);
+    wg_fwd(xp, ldx, U, Cin, 7, Cout, bias, mode, y, ldy, Lout, vbuf);
 }
 
 /* ---- weight gradient ------------------------------------------------------------ */
@@ -422,24 +451,34 @@ void mtl__wino_dw_end(const float *buf, int Cin, int Cout, int K, float *dw, flo
 }
 
 
-void mtl__wino_fwd(const float *xp, int ldx, const float *w, const float *U, int Cin, int K, int o0, int o1,
-                   const float *bias, bool accumulate, float *y, int ldy, int Lout, float *vbuf) {
+static void wg_fwd_rows(const float *xp, int ldx, const float *w, const float *U, int Cin, int K, int o0, int o1,
+                        const float *bias, int mode, float *y, int ldy, int Lout, float *vbuf) {
 #if HAVE_AVX512_KERNELS
     if (!U) {
-        mtl__conv_fast_fwd(xp, ldx, w, Cin, K, o0, o1, bias, accumulate, y, ldy, Lout);
+        if (mode == WG_RELU) mtl__conv_fast_fwd_relu(xp, ldx, w, Cin, K, o0, o1, bias, y, ldy, Lout, 1);
+        else mtl__conv_fast_fwd(xp, ldx, w, Cin, K, o0, o1, bias, mode == WG_ADD, y, ldy, Lout);
         return;
     }
     int n = o1 - o0;
     const float *Ub = U + (size_t)(o0 / wg_ob(K)) * wg_ob(K) * Cin * wg_n(K), *b = bias ? bias + o0 : NULL;
     float *yb = y + (size_t)o0 * ldy;
-    if (K == 3) wg_fwd3(xp, ldx, Ub, Cin, n, b, accumulate, yb, ldy, Lout, vbuf);
-    else if (K == 5) wg_fwd5(xp, ldx, Ub, Cin, n, b, accumulate, yb, ldy, Lout, vbuf);
-    else wg_fwd7(xp, ldx, Ub, Cin, n, b, accumulate, yb, ldy, Lout, vbuf);
+    if (K == 3) wg_fwd3(xp, ldx, Ub, Cin, n, b, mode, yb, ldy, Lout, vbuf);
+    else if (K == 5) wg_fwd5(xp, ldx, Ub, Cin, n, b, mode, yb, ldy, Lout, vbuf);
+    else wg_fwd7(xp, ldx, Ub, Cin, n, b, mode, yb, ldy, Lout, vbuf);
     int done = Lout / 64 * 64; /* the rest: the direct kernel */
-    if (done < Lout)
-        mtl__conv_fast_fwd(xp + done, ldx, w, Cin, K, o0, o1, bias, accumulate, y + done, ldy, Lout - done);
+    if (done < Lout) wg_fwd_rows(xp + done, ldx, w, NULL, Cin, K, o0, o1, bias, mode, y + done, ldy, Lout - done, NULL);
 #else
-    (void)xp, (void)ldx, (void)w, (void)U, (void)Cin, (void)K, (void)o0, (void)o1, (void)bias, (void)accumulate;
+    (void)xp, (void)ldx, (void)w, (void)U, (void)Cin, (void)K, (void)o0, (void)o1, (void)bias, (void)mode;
     (void)y, (void)ldy, (void)Lout, (void)vbuf;
 #endif
+}
+
+void mtl__wino_fwd(const float *xp, int ldx, const float *w, const float *U, int Cin, int K, int o0, int o1,
+                   const float *bias, bool accumulate, float *y, int ldy, int Lout, float *vbuf) {
+    wg_fwd_rows(xp, ldx, w, U, Cin, K, o0, o1, bias, accumulate ? WG_ADD : WG_STORE, y, ldy, Lout, vbuf);
+}
+
+void mtl__wino_fwd_relu(const float *xp, int ldx, const float *w, const float *U, int Cin, int K, int o0, int o1,
+                        const float *bias, float *y, int ldy, int Lout, float *vbuf) {
+    wg_fwd_rows(xp, ldx, w, U, Cin, K, o0, o1, bias, WG_RELU, y, ldy, Lout, vbuf);
 }

@@ -28,6 +28,9 @@ int mtl__wino_rows(int K);
  * U NULL: the direct kernel (vbuf unused). */
 void mtl__wino_fwd(const float *xp, int ldx, const float *w, const float *U, int Cin, int K, int o0, int o1,
                    const float *bias, bool accumulate, float *y, int ldy, int Lout, float *vbuf);
+/* the same (no accumulation) with max(0, .) applied before the store */
+void mtl__wino_fwd_relu(const float *xp, int ldx, const float *w, const float *U, int Cin, int K, int o0, int o1,
+                        const float *bias, float *y, int ldy, int Lout, float *vbuf);
 
 /* The weight gradient, as mtl__conv_fast_dw_padded: dw[(o*Cin + c)*K + k] += sum_{n,j}
  * dy[n,o,j] xp[n,c,j+k] and db[o] += sum_{n,j} dy[n,o,j] (db may be NULL), x as zero-padded

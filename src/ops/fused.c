@@ -403,15 +403,27 @@ static mtl_tensor *folded_forward(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl
         for (size_t j = 0; j < ws; j++) fo[j] = wo[j] * sc;
         bf[o] = (float)(((b ? b->data[o] : 0.0) - rm->data[o]) * scd + (beta ? beta->data[o] : 0.0));
     }
+    /* without pooling, by Winograd where it applies (the trunk units) */
+    size_t mark = mtl__scratch_mark(t), vs = mtl__wino_v_floats(Cin, K);
+    float *U = NULL, *vbuf = NULL;
+    if (pool == 1 && mtl__wino_ok(Cin, Cout, K, Lout)) {
+        U = mtl__scratch(t, mtl__wino_u_floats(Cin, Cout, K) * sizeof *U);
+        vbuf = mtl__scratch(t, (size_t)nt * vs * sizeof *vbuf);
+        if (!U || !vbuf) return NULL;
+        mtl__wino_weights(wf, Cin, K, Cout, U);
+    }
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int i = 0; i < N; i++) {
         const float *xp = x->data + i * xs;
+        int tid = omp_get_thread_num();
         if (pad) {
-            float *pb = buf + (size_t)omp_get_thread_num() * ps;
+            float *pb = buf + (size_t)tid * ps;
             mtl__pad_rows(xp, Cin, L, pad, pb), xp = pb;
         }
-        mtl__conv_fast_fwd_relu(xp, ldx, wf, Cin, K, 0, Cout, bf, y->data + i * ys, Lp, Lout, pool);
+        if (U) mtl__wino_fwd_relu(xp, ldx, wf, U, Cin, K, 0, Cout, bf, y->data + i * ys, Lp, Lout, vbuf + tid * vs);
+        else mtl__conv_fast_fwd_relu(xp, ldx, wf, Cin, K, 0, Cout, bf, y->data + i * ys, Lp, Lout, pool);
     }
+    mtl__scratch_release(t, mark);
     return y;
 }
 
