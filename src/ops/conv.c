@@ -122,13 +122,17 @@ static void fast_forward(const conv_geom *g, const float *x, const float *w, con
         for (int i = 0; i < g->N; i++) {
             const float *xp = x + i * xs;
             int tid = omp_get_thread_num();
+            if (U) { /* x in place */
+                mtl__wino_fwd(xp, g->L, g->pad, g->L, w, U, g->Cin, g->K, 0, g->Cout, b, false, y + i * ys, g->Lout,
+                              g->Lout, vbuf + tid * vs);
+                continue;
+            }
             if (g->pad) {
                 float *p = buf + tid * ps;
                 mtl__pad_rows(xp, g->Cin, g->L, g->pad, p);
                 xp = p;
             }
-            mtl__wino_fwd(xp, ldx, w, U, g->Cin, g->K, 0, g->Cout, b, false, y + i * ys, g->Lout, g->Lout,
-                          vbuf + tid * vs);
+            mtl__conv_fast_fwd(xp, ldx, w, g->Cin, g->K, 0, g->Cout, b, false, y + i * ys, g->Lout, g->Lout);
         }
         return;
     }
@@ -142,15 +146,16 @@ static void fast_forward(const conv_geom *g, const float *x, const float *w, con
     int blocks = (g->Cout + rows - 1) / rows;
     for (int i = 0; i < g->N; i++) {
         const float *xp = x + i * xs;
-        if (g->pad) {
+        int ld = g->L, lpad = g->pad; /* Winograd reads x in place */
+        if (g->pad && !U) {
             mtl__pad_rows(xp, g->Cin, g->L, g->pad, buf);
-            xp = buf;
+            xp = buf, ld = ldx, lpad = 0;
         }
 #pragma omp parallel for schedule(static) num_threads(nt < blocks ? nt : blocks)
         for (int q = 0; q < blocks; q++) {
             int o0 = q * rows, o1 = o0 + rows < g->Cout ? o0 + rows : g->Cout;
-            mtl__wino_fwd(xp, ldx, w, U, g->Cin, g->K, o0, o1, b, false, y + i * ys, g->Lout, g->Lout,
-                          vbuf + omp_get_thread_num() * vs);
+            mtl__wino_fwd(xp, ld, lpad, ld, w, U, g->Cin, g->K, o0, o1, b, false, y + i * ys, g->Lout, g->Lout,
+                          U ? vbuf + omp_get_thread_num() * vs : NULL);
         }
     }
 }
@@ -197,12 +202,16 @@ static void fast_backward(mtl_tape *t, const conv_geom *g, const float *x, const
         }
         for (int i = n0; dx && i < n1; i++) {
             const float *dp = dy + i * ys;
+            if (U) { /* dy in place */
+                mtl__wino_fwd(dp, Lout, pad2, Lout, wf, U, Cout, K, 0, Cin, NULL, !dx_fresh, dx + i * xs, L, L,
+                              vbuf + tid * vs);
+                continue;
+            }
             if (dps) {
                 mtl__pad_rows(dp, Cout, Lout, pad2, dpb + tid * dps);
                 dp = dpb + tid * dps;
             }
-            mtl__wino_fwd(dp, ldd, wf, U, Cout, K, 0, Cin, NULL, !dx_fresh, dx + i * xs, L, L,
-                          vbuf ? vbuf + tid * vs : NULL);
+            mtl__conv_fast_fwd(dp, ldd, wf, Cout, K, 0, Cin, NULL, !dx_fresh, dx + i * xs, L, L);
         }
     }
     if (dw)

@@ -311,11 +311,6 @@ void mtl__conv_fast_dw_padded(const float *xp, int ldx, const float *dy, int ldy
     conv_fast_dw(xp, ldx, ldx, 0, dy, ldy, Lout, N, Cout, Cin, K, dw, db);
 }
 
-void mtl__conv_fast_dw_padded_from(const float *xp, int ldx, const float *dy, int ldy, int j0, int Lout, int N,
-                                   int Cout, int Cin, int K, float *dw, float *db) {
-    conv_fast_dw(xp + j0, ldx - j0, ldx, 0, dy + j0, ldy, Lout - j0, N, Cout, Cin, K, dw, db);
-}
-
 /* ---- batchnorm + relu backward pieces (fused.c) -------------------------------- */
 
 #if HAVE_AVX512_KERNELS

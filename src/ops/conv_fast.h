@@ -36,9 +36,6 @@ void mtl__conv_fast_dw(const float *x, int L, int pad, const float *dy, int ldy,
  * output j and tap k reading xp[c*ldx + j + k]): no masked steps but the last. */
 void mtl__conv_fast_dw_padded(const float *xp, int ldx, const float *dy, int ldy, int Lout, int N, int Cout, int Cin,
                               int K, float *dw, float *db);
-/* The same over the positions j in [j0, Lout) only. */
-void mtl__conv_fast_dw_padded_from(const float *xp, int ldx, const float *dy, int ldy, int j0, int Lout, int N,
-                                   int Cout, int Cin, int K, float *dw, float *db);
 
 /* Batchnorm + relu backward over one run of L floats of a channel, with d = da where the relu's
  * output is positive, i.e. where (z - mf) sc + sh > 0 in float (batchnorm's normalise, no fused

@@ -11,8 +11,9 @@
  *  2. per block of `ob` output rows: M[p][o] = sum_c U[p][o][c] V[c][p] in registers
  *     (U = G w, transformed once per call), then the 4 outputs of each tile
  *     y_j = sum_p AT[j][p] M[p], joined back into rows and stored.
- * Pairs of points +a, -a share one even and one odd sum in both transforms. Positions
- * past the last whole group go through the direct kernel. */
+ * Pairs of points +a, -a share one even and one odd sum in both transforms. The input is
+ * read in place: the zero padding and the row's end are masked loads, the last group's
+ * outputs masked stores. */
 #include "ops/conv_winograd.h"
 
 #include <stdatomic.h>
@@ -136,18 +137,37 @@ INL __m512 wg_lin(const __m512 *X, const float *row, int n, int par) {
     return s;
 }
 
-/* the n taps of 16 tiles from x (the row at the group's first output): X[i] lane j = x[4 j + i];
- * `valid` floats of the row are readable from x */
-INL void wg_taps(const float *x, int valid, int n, __m512 X[WG_NMAX]) {
-    split4(_mm512_loadu_ps(x), _mm512_loadu_ps(x + 16), _mm512_loadu_ps(x + 32), _mm512_loadu_ps(x + 48), X);
-    __m512 e = _mm512_maskz_loadu_ps(tail_mask(valid - 64), x + 64); /* x[64 ..]: the last tiles' ends */
+/* 16 floats of a row from position lo (lanes outside [0, len) zero; no address outside the row
+ * is formed) */
+INL __m512 wg_row_load(const float *row, int lo, int len) {
+    if (lo >= 0) return lo >= len ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(tail_mask(len - lo), row + lo);
+    if (lo <= -16) return _mm512_setzero_ps();
+    /* the left padding: row[0 ..] moved up by -lo lanes */
+    __m512i idx = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                   _mm512_set1_epi32(lo));
+    return _mm512_maskz_permutexvar_ps((__mmask16)~tail_mask(-lo), idx,
+                                       _mm512_maskz_loadu_ps(tail_mask(len), row));
+}
+
+/* the n taps of 16 tiles whose first input is row[start]: X[i] lane j = row[start + 4 j + i],
+ * 0 outside [0, len) (the zero padding is not stored) */
+INL void wg_taps(const float *row, int start, int len, int n, __m512 X[WG_NMAX]) {
+    __m512 v[5];
+    if (start >= 0 && start + 80 <= len) {
+        WG_UNROLL
+        for (int q = 0; q < 5; q++) v[q] = _mm512_loadu_ps(row + start + 16 * q);
+    } else {
+        WG_UNROLL
+        for (int q = 0; q < 5; q++) v[q] = wg_row_load(row, start + 16 * q, len);
+    }
+    split4(v[0], v[1], v[2], v[3], X);
     WG_UNROLL
     for (int i = 4; i < n; i++) {
-        int k = i & 3, q = i >> 2; /* X[i] = X[k] shifted by q lanes, the vacated lanes from e */
+        int k = i & 3, q = i >> 2; /* X[i] = X[k] shifted by q lanes, the vacated lanes from v[4] */
         int t[16];
         WG_UNROLL
         for (int l = 0; l < 16; l++) t[l] = l + q < 16 ? l + q : 16 + k + 4 * (l + q - 16);
-        X[i] = _mm512_permutex2var_ps(X[k], _mm512_loadu_si512(t), e);
+        X[i] = _mm512_permutex2var_ps(X[k], _mm512_loadu_si512(t), v[4]);
     }
 }
 
@@ -186,7 +206,7 @@ INL void wg_out(const __m512 *M, const float *at, int n, __m512 Y[4]) {
 /* ob output rows (at y, 64 positions) from the group's V: the products summed over the input
  * channels per point, then the output transform */
 INL void wg_block(const float *vg, const float *ub, int Cin, int n, int OBK, int ob, const float *at,
-                  const float *bias, int mode, float *y, int ldy) {
+                  const float *bias, int mode, float *y, int ldy, int nvalid) {
     __m512 m[WG_NMAX][WG_OBMAX];
     WG_UNROLL
     for (int p = 0; p < n; p++)
@@ -220,50 +240,55 @@ INL void wg_block(const float *vg, const float *ub, int Cin, int n, int OBK, int
         float *yr = y + (size_t)r * ldy;
         WG_UNROLL
         for (int q = 0; q < 4; q++) {
+            if (nvalid < 64) { /* the row's last group: only its outputs */
+                if (nvalid <= 16 * q) break;
+                __mmask16 mk = tail_mask(nvalid - 16 * q);
+                if (mode == WG_ADD) out[q] = _mm512_add_ps(out[q], _mm512_maskz_loadu_ps(mk, yr + 16 * q));
+                _mm512_mask_storeu_ps(yr + 16 * q, mk, out[q]);
+                continue;
+            }
             if (mode == WG_ADD) out[q] = _mm512_add_ps(out[q], _mm512_loadu_ps(yr + 16 * q));
             _mm512_storeu_ps(yr + 16 * q, out[q]);
         }
     }
 }
 
-INL void wg_fwd(const float *xp, int ldx, const float *U, int Cin, int K, int Cout, const float *bias, int mode,
-                float *y, int ldy, int Lout, float *vbuf) {
+INL void wg_fwd(const float *x, int ldx, int lpad, int len, const float *U, int Cin, int K, int Cout,
+                const float *bias, int mode, float *y, int ldy, int Lout, float *vbuf) {
     const int n = K + 3, OBK = K == 7 ? WG_OB7 : K == 5 ? WG_OB5 : WG_OB3;
     const float *bt = K == 3 ? &wino_bt3[0][0] : K == 5 ? &wino_bt5[0][0] : &wino_bt7[0][0];
     const float *at = K == 3 ? &wino_at3[0][0] : K == 5 ? &wino_at5[0][0] : &wino_at7[0][0];
     const size_t us = (size_t)Cin * n * OBK; /* floats of U per block */
-    for (int j0 = 0; j0 + 64 <= Lout; j0 += 64) {
+    for (int j0 = 0; j0 < Lout; j0 += 64) {
+        int nv = Lout - j0 < 64 ? Lout - j0 : 64;
         for (int c = 0; c < Cin; c++) {
             __m512 X[WG_NMAX];
-            wg_taps(xp + (size_t)c * ldx + j0, Lout + K - 1 - j0, n, X);
+            wg_taps(x + (size_t)c * ldx, j0 - lpad, len, n, X);
             wg_in(X, bt, n, vbuf + (size_t)c * n * 16, 16);
         }
         int o = 0;
         const float *ub = U;
+        float *yo = y + j0;
         for (; o + OBK <= Cout; o += OBK, ub += us)
-            wg_block(vbuf, ub, Cin, n, OBK, OBK, at, bias ? bias + o : NULL, mode, y + (size_t)o * ldy + j0, ldy);
+            wg_block(vbuf, ub, Cin, n, OBK, OBK, at, bias ? bias + o : NULL, mode, yo + (size_t)o * ldy, ldy, nv);
         switch (Cout - o) { /* the last rows */
-        case 1: wg_block(vbuf, ub, Cin, n, OBK, 1, at, bias ? bias + o : NULL, mode, y + (size_t)o * ldy + j0, ldy); break;
-        case 2: wg_block(vbuf, ub, Cin, n, OBK, 2, at, bias ? bias + o : NULL, mode, y + (size_t)o * ldy + j0, ldy); break;
-        case 3: wg_block(vbuf, ub, Cin, n, OBK, 3, at, bias ? bias + o : NULL, mode, y + (size_t)o * ldy + j0, ldy); break;
-        case 4: wg_block(vbuf, ub, Cin, n, OBK, 4, at, bias ? bias + o : NULL, mode, y + (size_t)o * ldy + j0, ldy); break;
+        case 1: wg_block(vbuf, ub, Cin, n, OBK, 1, at, bias ? bias + o : NULL, mode, yo + (size_t)o * ldy, ldy, nv); break;
+        case 2: wg_block(vbuf, ub, Cin, n, OBK, 2, at, bias ? bias + o : NULL, mode, yo + (size_t)o * ldy, ldy, nv); break;
+        case 3: wg_block(vbuf, ub, Cin, n, OBK, 3, at, bias ? bias + o : NULL, mode, yo + (size_t)o * ldy, ldy, nv); break;
+        case 4: wg_block(vbuf, ub, Cin, n, OBK, 4, at, bias ? bias + o : NULL, mode, yo + (size_t)o * ldy, ldy, nv); break;
         default: break;
         }
     }
 }
 
-TGT static void wg_fwd3(const float *xp, int ldx, const float *U, int Cin, int Cout, const float *bias, int mode,
-                        float *y, int ldy, int Lout, float *vbuf) {
-    wg_fwd(xp, ldx, U, Cin, 3, Cout, bias, mode, y, ldy, Lout, vbuf);
-}
-TGT static void wg_fwd5(const float *xp, int ldx, const float *U, int Cin, int Cout, const float *bias, int mode,
-                        float *y, int ldy, int Lout, float *vbuf) {
-    wg_fwd(xp, ldx, U, Cin, 5, Cout, bias, mode, y, ldy, Lout, vbuf);
-}
-TGT static void wg_fwd7(const float *xp, int ldx, const float *U, int Cin, int Cout, const float *bias, int mode,
-                        float *y, int ldy, int Lout, float *vbuf) {
-    wg_fwd(xp, ldx, U, Cin, 7, Cout, bias, mode, y, ldy, Lout, vbuf);
-}
+#define WG_FWD_FN(K_)                                                                                          \
+    TGT static void wg_fwd##K_(const float *x, int ldx, int lpad, int len, const float *U, int Cin, int Cout,   \
+                               const float *bias, int mode, float *y, int ldy, int Lout, float *vbuf) {        \
+        wg_fwd(x, ldx, lpad, len, U, Cin, K_, Cout, bias, mode, y, ldy, Lout, vbuf);                            \
+    }
+WG_FWD_FN(3)
+WG_FWD_FN(5)
+WG_FWD_FN(7)
 
 /* ---- weight gradient ------------------------------------------------------------ */
 
@@ -332,9 +357,9 @@ INL void wg_dw_rows(const float *dp, const float *vp, int nv, int ld, int ob, fl
 
 /* ns samples (x: zero-padded rows, ldx; dy rows of ldy; the first Lout / 64 * 64 positions):
  * their V and D into the group buffers, then every point's products into the lane sums */
-INL void wg_dw_group(const float *xp, int ldx, const float *dy, int ldy, int Lout, int ns, int Cout, int Cin, int K,
-                     bool with_b, float *dul, float *dbl, float *V, float *D, int SVmax) {
-    const int n = K + 3, gq = Lout / 64, sv = ns * gq;
+INL void wg_dw_group(const float *x, int ldx, int lpad, int len, const float *dy, int ldy, int Lout, int ns, int Cout,
+                     int Cin, int K, bool with_b, float *dul, float *dbl, float *V, float *D, int SVmax) {
+    const int n = K + 3, gq = (Lout + 63) / 64, sv = ns * gq;
     const float *bt = K == 3 ? &wino_bt3[0][0] : K == 5 ? &wino_bt5[0][0] : &wino_bt7[0][0];
     const float *at = K == 3 ? &wino_at3[0][0] : K == 5 ? &wino_at5[0][0] : &wino_at7[0][0];
     const size_t vps = (size_t)Cin * SVmax * 16, dps = (size_t)Cout * SVmax * 16;
@@ -343,13 +368,19 @@ INL void wg_dw_group(const float *xp, int ldx, const float *dy, int ldy, int Lou
             int v = s * gq + g, j0 = 64 * g;
             for (int c = 0; c < Cin; c++) {
                 __m512 X[WG_NMAX];
-                wg_taps(xp + ((size_t)s * Cin + c) * ldx + j0, Lout + K - 1 - j0, n, X);
+                wg_taps(x + ((size_t)s * Cin + c) * ldx, j0 - lpad, len, n, X);
                 wg_in(X, bt, n, V + ((size_t)c * SVmax + v) * 16, vps);
             }
             for (int o = 0; o < Cout; o++) {
-                const float *r = dy + ((size_t)s * Cout + o) * ldy + j0;
-                __m512 a = _mm512_loadu_ps(r), b = _mm512_loadu_ps(r + 16), c = _mm512_loadu_ps(r + 32);
-                __m512 d = _mm512_loadu_ps(r + 48), ph[4];
+                const float *r = dy + ((size_t)s * Cout + o) * ldy;
+                __m512 a, b, c, d, ph[4];
+                if (j0 + 64 <= Lout) {
+                    a = _mm512_loadu_ps(r + j0), b = _mm512_loadu_ps(r + j0 + 16);
+                    c = _mm512_loadu_ps(r + j0 + 32), d = _mm512_loadu_ps(r + j0 + 48);
+                } else { /* the row's last group: zeros past Lout */
+                    a = wg_row_load(r, j0, Lout), b = wg_row_load(r, j0 + 16, Lout);
+                    c = wg_row_load(r, j0 + 32, Lout), d = wg_row_load(r, j0 + 48, Lout);
+                }
                 if (with_b)
                     _mm512_storeu_ps(dbl + (size_t)o * 16, _mm512_add_ps(_mm512_loadu_ps(dbl + (size_t)o * 16),
                                                                          _mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d))));
@@ -369,9 +400,10 @@ INL void wg_dw_group(const float *xp, int ldx, const float *dy, int ldy, int Lou
 }
 
 #define WG_DW_FN(K_)                                                                                           \
-    TGT static void wg_dw##K_(const float *xp, int ldx, const float *dy, int ldy, int Lout, int ns, int Cout,   \
-                              int Cin, bool with_b, float *dul, float *dbl, float *V, float *D, int SVmax) {     \
-        wg_dw_group(xp, ldx, dy, ldy, Lout, ns, Cout, Cin, K_, with_b, dul, dbl, V, D, SVmax);                  \
+    TGT static void wg_dw##K_(const float *x, int ldx, int lpad, int len, const float *dy, int ldy, int Lout,    \
+                              int ns, int Cout, int Cin, bool with_b, float *dul, float *dbl, float *V, float *D, \
+                              int SVmax) {                                                                      \
+        wg_dw_group(x, ldx, lpad, len, dy, ldy, Lout, ns, Cout, Cin, K_, with_b, dul, dbl, V, D, SVmax);        \
     }
 WG_DW_FN(3)
 WG_DW_FN(5)
@@ -384,7 +416,7 @@ int mtl__wino_rows(int K) { return wg_ob(K); }
  * buffer: the lane sums dUl [n][Cout][Cin][16], the bias lane sums [Cout][16], then V
  * [n][Cin][SV][16] and D [n][Cout][SV][16] of a group (SV = samples x Lout / 64 vectors) */
 static int wg_dw_samples(int Cin, int Cout, int K, int Lout) {
-    size_t per = (size_t)(Lout / 64) * (Cin + Cout) * wg_n(K) * 16;
+    size_t per = (size_t)((Lout + 63) / 64) * (Cin + Cout) * wg_n(K) * 16;
     int S = per ? (int)(WG_DW_BUDGET / per) : 1;
     return S < 1 ? 1 : S;
 }
@@ -392,7 +424,7 @@ static int wg_dw_samples(int Cin, int Cout, int K, int Lout) {
 static size_t wg_dw_sums(int Cin, int Cout, int K) { return ((size_t)wg_n(K) * Cout * Cin + Cout) * 16; }
 
 size_t mtl__wino_dw_floats(int Cin, int Cout, int K, int Lout) {
-    size_t sv = (size_t)wg_dw_samples(Cin, Cout, K, Lout) * (Lout / 64);
+    size_t sv = (size_t)wg_dw_samples(Cin, Cout, K, Lout) * ((Lout + 63) / 64);
     return wg_dw_sums(Cin, Cout, K) + sv * (Cin + Cout) * wg_n(K) * 16;
 }
 
@@ -400,26 +432,24 @@ void mtl__wino_dw_begin(float *buf, int Cin, int Cout, int K) {
     memset(buf, 0, wg_dw_sums(Cin, Cout, K) * sizeof *buf);
 }
 
-void mtl__wino_dw_add(const float *xp, int ldx, const float *dy, int ldy, int Lout, int N, int Cout, int Cin, int K,
-                      float *dw, float *db, float *buf) {
+void mtl__wino_dw_add(const float *x, int ldx, int lpad, int len, const float *dy, int ldy, int Lout, int N, int Cout,
+                      int Cin, int K, bool with_b, float *buf) {
 #if HAVE_AVX512_KERNELS
-    const int S = wg_dw_samples(Cin, Cout, K, Lout), gq = Lout / 64, n = wg_n(K);
+    const int S = wg_dw_samples(Cin, Cout, K, Lout), gq = (Lout + 63) / 64, n = wg_n(K);
     const int SVmax = S * gq;
     float *dul = buf, *dbl = buf + (size_t)n * Cout * Cin * 16, *V = buf + wg_dw_sums(Cin, Cout, K);
     float *D = V + (size_t)n * Cin * SVmax * 16;
     size_t xs = (size_t)Cin * ldx, ys = (size_t)Cout * ldy;
     for (int s0 = 0; s0 < N; s0 += S) {
         int ns = N - s0 < S ? N - s0 : S;
-        const float *x0 = xp + s0 * xs, *d0 = dy + s0 * ys;
-        if (K == 3) wg_dw3(x0, ldx, d0, ldy, Lout, ns, Cout, Cin, db != NULL, dul, dbl, V, D, SVmax);
-        else if (K == 5) wg_dw5(x0, ldx, d0, ldy, Lout, ns, Cout, Cin, db != NULL, dul, dbl, V, D, SVmax);
-        else wg_dw7(x0, ldx, d0, ldy, Lout, ns, Cout, Cin, db != NULL, dul, dbl, V, D, SVmax);
+        const float *x0 = x + s0 * xs, *d0 = dy + s0 * ys;
+        if (K == 3) wg_dw3(x0, ldx, lpad, len, d0, ldy, Lout, ns, Cout, Cin, with_b, dul, dbl, V, D, SVmax);
+        else if (K == 5) wg_dw5(x0, ldx, lpad, len, d0, ldy, Lout, ns, Cout, Cin, with_b, dul, dbl, V, D, SVmax);
+        else wg_dw7(x0, ldx, lpad, len, d0, ldy, Lout, ns, Cout, Cin, with_b, dul, dbl, V, D, SVmax);
     }
-    int done = gq * 64; /* the rest: the direct kernel */
-    if (done < Lout) mtl__conv_fast_dw_padded_from(xp, ldx, dy, ldy, done, Lout, N, Cout, Cin, K, dw, db);
 #else
-    (void)xp, (void)ldx, (void)dy, (void)ldy, (void)Lout, (void)N, (void)Cout, (void)Cin, (void)K, (void)dw, (void)db;
-    (void)buf;
+    (void)x, (void)ldx, (void)lpad, (void)len, (void)dy, (void)ldy, (void)Lout, (void)N, (void)Cout, (void)Cin;
+    (void)K, (void)with_b, (void)buf;
 #endif
 }
 
@@ -451,34 +481,32 @@ void mtl__wino_dw_end(const float *buf, int Cin, int Cout, int K, float *dw, flo
 }
 
 
-static void wg_fwd_rows(const float *xp, int ldx, const float *w, const float *U, int Cin, int K, int o0, int o1,
-                        const float *bias, int mode, float *y, int ldy, int Lout, float *vbuf) {
+static void wg_fwd_rows(const float *x, int ldx, int lpad, int len, const float *w, const float *U, int Cin, int K,
+                        int o0, int o1, const float *bias, int mode, float *y, int ldy, int Lout, float *vbuf) {
 #if HAVE_AVX512_KERNELS
-    if (!U) {
-        if (mode == WG_RELU) mtl__conv_fast_fwd_relu(xp, ldx, w, Cin, K, o0, o1, bias, y, ldy, Lout, 1);
-        else mtl__conv_fast_fwd(xp, ldx, w, Cin, K, o0, o1, bias, mode == WG_ADD, y, ldy, Lout);
+    if (!U) { /* padded rows (lpad 0) */
+        if (mode == WG_RELU) mtl__conv_fast_fwd_relu(x, ldx, w, Cin, K, o0, o1, bias, y, ldy, Lout, 1);
+        else mtl__conv_fast_fwd(x, ldx, w, Cin, K, o0, o1, bias, mode == WG_ADD, y, ldy, Lout);
         return;
     }
-    int n = o1 - o0;
+    int nr = o1 - o0;
     const float *Ub = U + (size_t)(o0 / wg_ob(K)) * wg_ob(K) * Cin * wg_n(K), *b = bias ? bias + o0 : NULL;
     float *yb = y + (size_t)o0 * ldy;
-    if (K == 3) wg_fwd3(xp, ldx, Ub, Cin, n, b, mode, yb, ldy, Lout, vbuf);
-    else if (K == 5) wg_fwd5(xp, ldx, Ub, Cin, n, b, mode, yb, ldy, Lout, vbuf);
-    else wg_fwd7(xp, ldx, Ub, Cin, n, b, mode, yb, ldy, Lout, vbuf);
-    int done = Lout / 64 * 64; /* the rest: the direct kernel */
-    if (done < Lout) wg_fwd_rows(xp + done, ldx, w, NULL, Cin, K, o0, o1, bias, mode, y + done, ldy, Lout - done, NULL);
+    if (K == 3) wg_fwd3(x, ldx, lpad, len, Ub, Cin, nr, b, mode, yb, ldy, Lout, vbuf);
+    else if (K == 5) wg_fwd5(x, ldx, lpad, len, Ub, Cin, nr, b, mode, yb, ldy, Lout, vbuf);
+    else wg_fwd7(x, ldx, lpad, len, Ub, Cin, nr, b, mode, yb, ldy, Lout, vbuf);
 #else
-    (void)xp, (void)ldx, (void)w, (void)U, (void)Cin, (void)K, (void)o0, (void)o1, (void)bias, (void)mode;
-    (void)y, (void)ldy, (void)Lout, (void)vbuf;
+    (void)x, (void)ldx, (void)lpad, (void)len, (void)w, (void)U, (void)Cin, (void)K, (void)o0, (void)o1, (void)bias;
+    (void)mode, (void)y, (void)ldy, (void)Lout, (void)vbuf;
 #endif
 }
 
-void mtl__wino_fwd(const float *xp, int ldx, const float *w, const float *U, int Cin, int K, int o0, int o1,
-                   const float *bias, bool accumulate, float *y, int ldy, int Lout, float *vbuf) {
-    wg_fwd_rows(xp, ldx, w, U, Cin, K, o0, o1, bias, accumulate ? WG_ADD : WG_STORE, y, ldy, Lout, vbuf);
+void mtl__wino_fwd(const float *x, int ldx, int lpad, int len, const float *w, const float *U, int Cin, int K, int o0,
+                   int o1, const float *bias, bool accumulate, float *y, int ldy, int Lout, float *vbuf) {
+    wg_fwd_rows(x, ldx, lpad, len, w, U, Cin, K, o0, o1, bias, accumulate ? WG_ADD : WG_STORE, y, ldy, Lout, vbuf);
 }
 
-void mtl__wino_fwd_relu(const float *xp, int ldx, const float *w, const float *U, int Cin, int K, int o0, int o1,
-                        const float *bias, float *y, int ldy, int Lout, float *vbuf) {
-    wg_fwd_rows(xp, ldx, w, U, Cin, K, o0, o1, bias, WG_RELU, y, ldy, Lout, vbuf);
+void mtl__wino_fwd_relu(const float *x, int ldx, int lpad, int len, const float *w, const float *U, int Cin, int K,
+                        int o0, int o1, const float *bias, float *y, int ldy, int Lout, float *vbuf) {
+    wg_fwd_rows(x, ldx, lpad, len, w, U, Cin, K, o0, o1, bias, WG_RELU, y, ldy, Lout, vbuf);
 }

@@ -21,28 +21,30 @@ void mtl__wino_weights(const float *w, int Cin, int K, int Cout, float *U);
  * multiple of it */
 int mtl__wino_rows(int K);
 
-/* mtl__conv_fast_fwd: y[o*ldy + j] (=, or += when accumulate) bias[o] + sum_{c,k}
- * w[(o*Cin + c)*K + k] xp[c*ldx + j + k] for o in [o0, o1), j in [0, Lout), each row of xp
- * holding Lout + K - 1 floats. U from mtl__wino_weights(w, Cin, K, Cout of w) where
- * mtl__wino_ok holds, o0 a multiple of mtl__wino_rows(K), vbuf mtl__wino_v_floats floats;
- * U NULL: the direct kernel (vbuf unused). */
-void mtl__wino_fwd(const float *xp, int ldx, const float *w, const float *U, int Cin, int K, int o0, int o1,
-                   const float *bias, bool accumulate, float *y, int ldy, int Lout, float *vbuf);
-/* the same (no accumulation) with max(0, .) applied before the store */
-void mtl__wino_fwd_relu(const float *xp, int ldx, const float *w, const float *U, int Cin, int K, int o0, int o1,
-                        const float *bias, float *y, int ldy, int Lout, float *vbuf);
+/* Input rows: row c of x at x + c*ldx holds len floats, read as if lpad zeros preceded them
+ * and zeros followed (output j, tap k reads position j + k - lpad): the zero padding need
+ * not be stored. */
 
-/* The weight gradient, as mtl__conv_fast_dw_padded: dw[(o*Cin + c)*K + k] += sum_{n,j}
- * dy[n,o,j] xp[n,c,j+k] and db[o] += sum_{n,j} dy[n,o,j] (db may be NULL), x as zero-padded
- * rows of stride ldx (Lout + K - 1 used), samples Cin*ldx and Cout*ldy apart. In three steps
- * so that a thread's calls share one reduction: begin (zero the buffer of
- * mtl__wino_dw_floats floats), add (any number of times; dw and db for the positions past
- * the last 64), end (dw and db += the sums). */
-/* true when the weight gradient of this convolution goes through mtl__wino_dw_* */
+/* y[o*ldy + j] (=, or += when accumulate) bias[o] + sum_{c,k} w[(o*Cin + c)*K + k] x[c, j + k - lpad]
+ * for o in [o0, o1), j in [0, Lout). U from mtl__wino_weights(w, Cin, K, Cout of w) where
+ * mtl__wino_ok holds, o0 a multiple of mtl__wino_rows(K), vbuf mtl__wino_v_floats floats.
+ * U NULL: the direct kernel mtl__conv_fast_fwd, which needs padded rows (lpad 0, len at least
+ * Lout + K - 1; vbuf unused). */
+void mtl__wino_fwd(const float *x, int ldx, int lpad, int len, const float *w, const float *U, int Cin, int K, int o0,
+                   int o1, const float *bias, bool accumulate, float *y, int ldy, int Lout, float *vbuf);
+/* the same (no accumulation) with max(0, .) applied before the store */
+void mtl__wino_fwd_relu(const float *x, int ldx, int lpad, int len, const float *w, const float *U, int Cin, int K,
+                        int o0, int o1, const float *bias, float *y, int ldy, int Lout, float *vbuf);
+
+/* The weight gradient: dw[(o*Cin + c)*K + k] += sum_{n,j} dy[n,o,j] x[n, c, j + k - lpad] and,
+ * with_b, db[o] += sum_{n,j} dy[n,o,j], over samples Cin*ldx and Cout*ldy floats apart (dy rows:
+ * Lout floats). In three steps so that a thread's calls share one reduction: begin (zero the
+ * buffer of mtl__wino_dw_floats floats), add (any number of times), end (dw and db += the
+ * sums; db may be NULL). Only where mtl__wino_dw_ok holds. */
 bool mtl__wino_dw_ok(int Cin, int Cout, int K, int Lout);
 size_t mtl__wino_dw_floats(int Cin, int Cout, int K, int Lout);
 void mtl__wino_dw_begin(float *buf, int Cin, int Cout, int K);
-void mtl__wino_dw_add(const float *xp, int ldx, const float *dy, int ldy, int Lout, int N, int Cout, int Cin, int K,
-                      float *dw, float *db, float *buf);
+void mtl__wino_dw_add(const float *x, int ldx, int lpad, int len, const float *dy, int ldy, int Lout, int N, int Cout,
+                      int Cin, int K, bool with_b, float *buf);
 void mtl__wino_dw_end(const float *buf, int Cin, int Cout, int K, float *dw, float *db);
 #endif

@@ -114,18 +114,18 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
     size_t xs = (size_t)Cin * L, ws = (size_t)Cout * Cin * K, zs = (size_t)Cout * ldd, ps = ws + (size_t)Cout;
     int nt = mtl_threads_for(2.0 * N * Cout * (double)Cin * K * Lout);
     if (N < nt) nt = 1;
-    /* the weight gradient reads x (x s) from zero-padded rows: no masked steps at the edges */
+    /* the weight gradient by Winograd where it applies (x read in place unless scaled); the
+     * direct kernel reads x (x s) from zero-padded rows: no masked steps at the edges */
+    const bool wino_dw = need_w && mtl__wino_dw_ok(Cin, Cout, K, Lout);
+    const size_t dws = wino_dw ? mtl__wino_dw_floats(Cin, Cout, K, Lout) : 0;
     const int ldx = L + 2 * u->pad;
-    const bool copy_x = need_w && (s || u->pad);
+    const bool copy_x = need_w && (s || (u->pad && !wino_dw));
     size_t pxs = (size_t)Cin * ldx, one = zs + (copy_x ? pxs : 0); /* buffer floats per sample of a group */
     int G = (int)(131072 / one), most = (N + nt - 1) / nt;
     G = G < 1 ? 1 : G > most ? most : G;
     /* the input gradient's convolution (Cout -> Cin channels) by Winograd where it applies */
     const bool wino = need_g && mtl__wino_ok(Cout, Cin, K, L);
     const size_t vs = wino ? mtl__wino_v_floats(Cout, K) : 0;
-    /* and the weight gradient (from the zero-padded copies of x) */
-    const bool wino_dw = need_w && copy_x && mtl__wino_dw_ok(Cin, Cout, K, Lout);
-    const size_t dws = wino_dw ? mtl__wino_dw_floats(Cin, Cout, K, Lout) : 0;
     size_t per = (size_t)G * one + ps + (s && need_g ? xs : 0) + vs + dws;
     float *buf = mtl__scratch(t, (size_t)nt * per * sizeof *buf), *wf = NULL, *U = NULL;
     if (!buf) return false;
@@ -159,18 +159,21 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
                 for (int q = 0; q < g; q++)
                     scale_pad_rows(u->x + (i0 + q) * xs, s ? s + (size_t)(i0 + q) * Cin : NULL, Cin, L, u->pad,
                                    xg + q * pxs);
-                if (wino_dw) mtl__wino_dw_add(xg, ldx, dz + pad2, ldd, Lout, g, Cout, Cin, K, pw, pw + ws, dwb);
+                if (wino_dw) mtl__wino_dw_add(xg, ldx, 0, ldx, dz + pad2, ldd, Lout, g, Cout, Cin, K, true, dwb);
                 else mtl__conv_fast_dw_padded(xg, ldx, dz + pad2, ldd, Lout, g, Cout, Cin, K, pw, pw + ws);
+            } else if (wino_dw) {
+                mtl__wino_dw_add(u->x + i0 * xs, L, u->pad, L, dz + pad2, ldd, Lout, g, Cout, Cin, K, true, dwb);
             } else if (need_w) {
                 mtl__conv_fast_dw(u->x + i0 * xs, L, u->pad, dz + pad2, ldd, Lout, g, Cout, Cin, K, pw, pw + ws);
             }
             for (int q = 0; q < g && need_g; q++) {
                 int i = i0 + q;
                 if (!s) {
-                    mtl__wino_fwd(dz + q * zs, ldd, wf, U, Cout, K, 0, Cin, NULL, !u->fresh, u->dx + i * xs, L, L, vb);
+                    mtl__wino_fwd(dz + q * zs, ldd, 0, ldd, wf, U, Cout, K, 0, Cin, NULL, !u->fresh, u->dx + i * xs, L,
+                                  L, vb);
                     continue;
                 }
-                mtl__wino_fwd(dz + q * zs, ldd, wf, U, Cout, K, 0, Cin, NULL, false, gb, L, L, vb);
+                mtl__wino_fwd(dz + q * zs, ldd, 0, ldd, wf, U, Cout, K, 0, Cin, NULL, false, gb, L, L, vb);
                 scale_rows_backward(u->x + i * xs, gb, s + (size_t)i * Cin, Cin, L, u->dx ? u->dx + i * xs : NULL,
                                     u->fresh, u->ds ? u->ds + (size_t)i * Cin : NULL);
             }
@@ -297,12 +300,17 @@ static void cbr_backward(mtl_tape *t, mtl_node *n) {
     mtl__scratch_release(t, mark);
 }
 
-/* one sample's convolution z = w (x s) + b: x (s: per channel, may be NULL) copied into the
- * zero-padded buffer pb when there is padding or a scale (pb NULL otherwise) */
+/* one sample's convolution z = w (x s) + b: by Winograd (U) x is read in place; otherwise x
+ * (s: per channel, may be NULL) is copied into the zero-padded buffer pb when there is padding
+ * or a scale (pb NULL otherwise) */
 static void conv_sample(const float *x, const float *s, int Cin, int L, int pad, float *pb, const float *w,
                         const float *U, float *vb, int K, int Cout, const float *b, float *z, int Lout) {
+    if (U && !s) {
+        mtl__wino_fwd(x, L, pad, L, w, U, Cin, K, 0, Cout, b, false, z, Lout, Lout, vb);
+        return;
+    }
     if (pb) scale_pad_rows(x, s, Cin, L, pad, pb), x = pb;
-    mtl__wino_fwd(x, L + 2 * pad, w, U, Cin, K, 0, Cout, b, false, z, Lout, Lout, vb);
+    mtl__wino_fwd(x, L + 2 * pad, 0, L + 2 * pad, w, U, Cin, K, 0, Cout, b, false, z, Lout, Lout, vb);
 }
 
 /* Training forward of the fast path: the convolution sample by sample and, while a
@@ -416,12 +424,15 @@ static mtl_tensor *folded_forward(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl
     for (int i = 0; i < N; i++) {
         const float *xp = x->data + i * xs;
         int tid = omp_get_thread_num();
+        if (U) { /* x in place */
+            mtl__wino_fwd_relu(xp, L, pad, L, wf, U, Cin, K, 0, Cout, bf, y->data + i * ys, Lp, Lout, vbuf + tid * vs);
+            continue;
+        }
         if (pad) {
             float *pb = buf + (size_t)tid * ps;
             mtl__pad_rows(xp, Cin, L, pad, pb), xp = pb;
         }
-        if (U) mtl__wino_fwd_relu(xp, ldx, wf, U, Cin, K, 0, Cout, bf, y->data + i * ys, Lp, Lout, vbuf + tid * vs);
-        else mtl__conv_fast_fwd_relu(xp, ldx, wf, Cin, K, 0, Cout, bf, y->data + i * ys, Lp, Lout, pool);
+        mtl__conv_fast_fwd_relu(xp, ldx, wf, Cin, K, 0, Cout, bf, y->data + i * ys, Lp, Lout, pool);
     }
     mtl__scratch_release(t, mark);
     return y;
