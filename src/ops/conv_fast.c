@@ -327,24 +327,35 @@ INL __mmask16 bnr_on(__m512 zv, __m512 mv, __m512 scv, __m512 shv) {
     return _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
 }
 
-/* relu-masked d = (on ? da : 0): sums of d and d (z - mf) in float lanes flushed to double
- * lanes every MTL_BN_FLUSH positions, then sdyx corrected to the mean m: (mf - m) sum d */
+/* relu-masked d = (on ? da : 0): sums of d and d (z - mf) in float lanes (norm.c's layout:
+ * four chains of 16, folded) flushed to double lanes every MTL_BN_FLUSH positions, then sdyx
+ * corrected to the mean m: (mf - m) sum d */
+INL void bnr_sums_step(const float *z, const float *da, __m512 mfv, __m512 scv, __m512 shv, __mmask16 t, __m512 *s,
+                       __m512 *q) {
+    __m512 dv = _mm512_maskz_loadu_ps(t, da), zv = _mm512_maskz_loadu_ps(t, z);
+    __m512 d = _mm512_maskz_mov_ps(bnr_on(zv, mfv, scv, shv) & t, dv);
+    *s = _mm512_add_ps(*s, d);
+    *q = _mm512_add_ps(*q, _mm512_mul_ps(d, _mm512_sub_ps(zv, mfv)));
+}
+
 TGT static void bnr_sums_avx512(const float *z, const float *da, int L, double m, float mf, float sc, float sh,
                                 double *sdy, double *sdyx) {
     const __m512 mfv = _mm512_set1_ps(mf), scv = _mm512_set1_ps(sc), shv = _mm512_set1_ps(sh);
     __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
     for (int l0 = 0; l0 < L; l0 += MTL_BN_FLUSH) {
         int l1 = L - l0 < MTL_BN_FLUSH ? L : l0 + MTL_BN_FLUSH;
-        __m512 s = _mm512_setzero_ps(), q = s;
-        for (int l = l0; l < l1; l += 16) {
-            __mmask16 t = tail_mask(l1 - l);
-            __m512 dv = _mm512_maskz_loadu_ps(t, da + l), zv = _mm512_maskz_loadu_ps(t, z + l);
-            __m512 d = _mm512_maskz_mov_ps(bnr_on(zv, mfv, scv, shv) & t, dv);
-            s = _mm512_add_ps(s, d);
-            q = _mm512_add_ps(q, _mm512_mul_ps(d, _mm512_sub_ps(zv, mfv)));
-        }
-        s0 = _mm512_add_pd(s0, lo_pd(s)), s1 = _mm512_add_pd(s1, hi_pd(s));
-        q0 = _mm512_add_pd(q0, lo_pd(q)), q1 = _mm512_add_pd(q1, hi_pd(q));
+        __m512 s[4], q[4];
+        for (int k = 0; k < 4; k++) s[k] = q[k] = _mm512_setzero_ps();
+        int l = l0;
+        for (; l + 64 <= l1; l += 64)
+            for (int k = 0; k < 4; k++) bnr_sums_step(z + l + 16 * k, da + l + 16 * k, mfv, scv, shv, 0xFFFF, &s[k], &q[k]);
+        for (int k = 0; k < 4; k++) /* the tail: masked (constant indices: the sums stay in registers) */
+            if (l + 16 * k < l1)
+                bnr_sums_step(z + l + 16 * k, da + l + 16 * k, mfv, scv, shv, tail_mask(l1 - l - 16 * k), &s[k], &q[k]);
+        __m512 fs = _mm512_add_ps(_mm512_add_ps(s[0], s[1]), _mm512_add_ps(s[2], s[3]));
+        __m512 fq = _mm512_add_ps(_mm512_add_ps(q[0], q[1]), _mm512_add_ps(q[2], q[3]));
+        s0 = _mm512_add_pd(s0, lo_pd(fs)), s1 = _mm512_add_pd(s1, hi_pd(fs));
+        q0 = _mm512_add_pd(q0, lo_pd(fq)), q1 = _mm512_add_pd(q1, hi_pd(fq));
     }
     double a = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
     *sdy += a;
@@ -368,10 +379,24 @@ TGT static void bnr_dz_avx512(const float *z, const float *da, int L, float m, f
 
 #if HAVE_AVX512_KERNELS
 /* batchnorm's run sums with the lane layout of norm.c's run_sums / run_dsums: element l in
- * float lane l % 16 (products then sums, no fused multiply-add), the lanes flushed into
- * double lanes every MTL_BN_FLUSH elements, the double lanes added in order at the end:
- * bit-identical. Without w: sums of d = r - k and d^2 (k a float value); with w: sums of
- * r and r (w - kf), kf = (float)k, and the second corrected to k by (kf - k) sum r. */
+ * float lane l % 64 (four chains of 16: products then sums, no fused multiply-add), folded to
+ * 16 lanes ((0 + 1) + (2 + 3)) and flushed into double lanes every MTL_BN_FLUSH elements,
+ * the double lanes added in order at the end: bit-identical. Without w: sums of d = r - k and
+ * d^2 (k a float value); with w: sums of r and r (w - kf), kf = (float)k, and the second
+ * corrected to k by (kf - k) sum r. */
+INL void bn_sums_step(const float *r, const float *w, __m512 kv, __mmask16 t, __m512 *a, __m512 *b) {
+    __m512 rv = _mm512_maskz_loadu_ps(t, r);
+    if (!w) {
+        __m512 d = _mm512_maskz_sub_ps(t, rv, kv);
+        *a = _mm512_add_ps(*a, d);
+        *b = _mm512_add_ps(*b, _mm512_mul_ps(d, d));
+    } else {
+        __m512 d = _mm512_maskz_sub_ps(t, _mm512_maskz_loadu_ps(t, w), kv);
+        *a = _mm512_add_ps(*a, rv);
+        *b = _mm512_add_ps(*b, _mm512_mul_ps(rv, d));
+    }
+}
+
 TGT static void bn_sums_avx512(const float *r, const float *w, int L, double k, double *s1, double *s2,
                                double *lanes) {
     __m512d a0 = _mm512_setzero_pd(), a1 = a0, b0 = a0, b1 = a0;
@@ -379,22 +404,18 @@ TGT static void bn_sums_avx512(const float *r, const float *w, int L, double k, 
     const __m512 kv = _mm512_set1_ps(kf);
     for (int l0 = 0; l0 < L; l0 += MTL_BN_FLUSH) {
         int l1 = L - l0 < MTL_BN_FLUSH ? L : l0 + MTL_BN_FLUSH;
-        __m512 a = _mm512_setzero_ps(), b = a;
-        for (int l = l0; l < l1; l += 16) {
-            __mmask16 t = tail_mask(l1 - l);
-            __m512 rv = _mm512_maskz_loadu_ps(t, r + l);
-            if (!w) {
-                __m512 d = _mm512_maskz_sub_ps(t, rv, kv);
-                a = _mm512_add_ps(a, d);
-                b = _mm512_add_ps(b, _mm512_mul_ps(d, d));
-            } else {
-                __m512 d = _mm512_maskz_sub_ps(t, _mm512_maskz_loadu_ps(t, w + l), kv);
-                a = _mm512_add_ps(a, rv);
-                b = _mm512_add_ps(b, _mm512_mul_ps(rv, d));
-            }
-        }
-        a0 = _mm512_add_pd(a0, lo_pd(a)), a1 = _mm512_add_pd(a1, hi_pd(a));
-        b0 = _mm512_add_pd(b0, lo_pd(b)), b1 = _mm512_add_pd(b1, hi_pd(b));
+        __m512 a[4], b[4];
+        for (int q = 0; q < 4; q++) a[q] = b[q] = _mm512_setzero_ps();
+        int l = l0;
+        for (; l + 64 <= l1; l += 64)
+            for (int q = 0; q < 4; q++) bn_sums_step(r + l + 16 * q, w ? w + l + 16 * q : NULL, kv, 0xFFFF, &a[q], &b[q]);
+        for (int q = 0; q < 4; q++) /* the tail: masked (constant indices: the sums stay in registers) */
+            if (l + 16 * q < l1)
+                bn_sums_step(r + l + 16 * q, w ? w + l + 16 * q : NULL, kv, tail_mask(l1 - l - 16 * q), &a[q], &b[q]);
+        __m512 fa = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3]));
+        __m512 fb = _mm512_add_ps(_mm512_add_ps(b[0], b[1]), _mm512_add_ps(b[2], b[3]));
+        a0 = _mm512_add_pd(a0, lo_pd(fa)), a1 = _mm512_add_pd(a1, hi_pd(fa));
+        b0 = _mm512_add_pd(b0, lo_pd(fb)), b1 = _mm512_add_pd(b1, hi_pd(fb));
     }
     if (lanes) { /* the 16 + 16 lane sums themselves, for the caller to add in order */
         _mm512_storeu_pd(lanes, a0), _mm512_storeu_pd(lanes + 8, a1);

@@ -23,7 +23,7 @@
 
 #define BN_WIDE 16   /* L from which a channel is a block of its own */
 #define BN_NARROW 32 /* floats per row of a narrow block */
-#define BN_ACC 16    /* partial sums per run (wide) */
+#define BN_ACC 64    /* partial sums per run (wide) */
 
 typedef mtl__bn_stats bn_saved;
 
@@ -34,12 +34,14 @@ static int bn_block(int C, int L) {
 }
 
 /* wide runs: float partial sums in BN_ACC lanes (element l in lane l % BN_ACC, products then
- * sums, no fused multiply-add), flushed into double lanes every MTL_BN_FLUSH elements, the
- * double lanes added in order at the end (the AVX-512 version in conv_fast.c gives the same
- * bits). w NULL: sums of d = r - k and d^2 (k a float value). Otherwise sums of r and of
- * r (w - kf), kf = (float)k, the second corrected to k by (kf - k) times the run's sum of r. */
+ * sums, no fused multiply-add; four independent chains of 16 lanes for the vector units),
+ * folded to 16 lanes ((0 + 1) + (2 + 3)) and added into double lanes every MTL_BN_FLUSH
+ * elements, the double lanes added in order at the end (the AVX-512 version in conv_fast.c
+ * gives the same bits). w NULL: sums of d = r - k and d^2 (k a float value). Otherwise sums
+ * of r and of r (w - kf), kf = (float)k, the second corrected to k by (kf - k) times the
+ * run's sum of r. */
 void mtl__bn_lanes_portable(const float *r, const float *w, int L, double k, double *sum, double *sq) {
-    double a[BN_ACC] = {0}, b[BN_ACC] = {0}, sa = 0.0;
+    double a[16] = {0}, b[16] = {0}, sa = 0.0;
     const float kf = (float)k;
     for (int l0 = 0; l0 < L; l0 += MTL_BN_FLUSH) {
         int l1 = L - l0 < MTL_BN_FLUSH ? L : l0 + MTL_BN_FLUSH;
@@ -56,9 +58,12 @@ void mtl__bn_lanes_portable(const float *r, const float *w, int L, double k, dou
                 fb[j] += p;
             }
         }
-        for (int j = 0; j < BN_ACC; j++) a[j] += fa[j], b[j] += fb[j];
+        for (int j = 0; j < 16; j++) {
+            a[j] += (fa[j] + fa[16 + j]) + (fa[32 + j] + fa[48 + j]);
+            b[j] += (fb[j] + fb[16 + j]) + (fb[32 + j] + fb[48 + j]);
+        }
     }
-    for (int j = 0; j < BN_ACC; j++) *sum += a[j], *sq += b[j], sa += a[j];
+    for (int j = 0; j < 16; j++) *sum += a[j], *sq += b[j], sa += a[j];
     if (w) *sq += ((double)kf - k) * sa;
 }
 
