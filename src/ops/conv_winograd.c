@@ -156,6 +156,10 @@ INL void wg_taps(const float *row, int start, int len, int n, __m512 X[WG_NMAX])
     if (start >= 0 && start + 80 <= len) {
         WG_UNROLL
         for (int q = 0; q < 5; q++) v[q] = _mm512_loadu_ps(row + start + 16 * q);
+        if (start + 208 <= len) /* the next group's row into cache while this one computes (rows read in
+                                   place are many streams at once, more than the prefetchers follow) */
+            WG_UNROLL
+            for (int q = 0; q < 4; q++) _mm_prefetch((const char *)(row + start + 80 + 16 * q), _MM_HINT_T0);
     } else {
         WG_UNROLL
         for (int q = 0; q < 5; q++) v[q] = wg_row_load(row, start + 16 * q, len);
