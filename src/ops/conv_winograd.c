@@ -28,9 +28,7 @@
 #define WG_OBMAX 5
 /* the forward's stores: y =, y +=, y = max(0, .) */
 enum { WG_STORE, WG_ADD, WG_RELU };
-#define WG_DW_OB 4 /* weight gradient: rows x channels per block of lane sums */
-#define WG_DW_CB 6
-#define WG_DW_BUDGET (96 * 1024) /* floats of V and D per group of samples: 384 KB */
+#define WG_DW_BUDGET (48 * 1024) /* floats of V and D per chunk of groups: 192 KB */
 #ifndef WG_OB7
 #define WG_OB7 3
 #define WG_OB5 3
@@ -61,8 +59,7 @@ bool mtl__wino_ok(int Cin, int Cout, int K, int Lout) {
 }
 
 bool mtl__wino_dw_ok(int Cin, int Cout, int K, int Lout) {
-    /* K = 7: the transforms cost what the products save, and the sums lose more precision */
-    return K != 7 && mtl__wino_ok(Cin, Cout, K, Lout);
+    return mtl__wino_ok(Cin, Cout, K, Lout);
 }
 
 size_t mtl__wino_u_floats(int Cin, int Cout, int K) {
@@ -318,62 +315,103 @@ INL void wg_dyt(const __m512 ph[4], const float *at, int n, float *d, size_t ps)
     _mm512_storeu_ps(d + (n - 1) * ps, s);
 }
 
-/* ob rows x cb channels of one point: lane sums of D V over the group's nv vectors (rows of
- * ld vectors), added to the lane accumulators at acc (row r, channel q at acc + (r Cin + q) 16) */
-INL void wg_dw_block(const float *dp, const float *vp, int nv, int ld, int ob, int cb, float *acc, int Cin) {
-    __m512 a[WG_DW_OB][WG_DW_CB];
+/* the 16 x 16 transpose of r[0..15] (row i lane j -> row j lane i) */
+INL void wg_transpose16(__m512 r[16]) {
+    __m512 t[16];
     WG_UNROLL
-    for (int r = 0; r < ob; r++)
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    WG_UNROLL
+    for (int i = 0; i < 16; i += 4)
         WG_UNROLL
-        for (int q = 0; q < cb; q++) a[r][q] = _mm512_loadu_ps(acc + ((size_t)r * Cin + q) * 16);
-    for (int v = 0; v < nv; v++) {
-        __m512 d[WG_DW_OB];
-        WG_UNROLL
-        for (int r = 0; r < ob; r++) d[r] = _mm512_loadu_ps(dp + ((size_t)r * ld + v) * 16);
-        WG_UNROLL
-        for (int q = 0; q < cb; q++) {
-            __m512 x = _mm512_loadu_ps(vp + ((size_t)q * ld + v) * 16);
-            WG_UNROLL
-            for (int r = 0; r < ob; r++) a[r][q] = _mm512_fmadd_ps(d[r], x, a[r][q]);
+        for (int k = 0; k < 2; k++) { /* t[i + k], t[i + k + 2]: columns 4 b + 2 k and 4 b + 2 k + 1 */
+            __m512d a = _mm512_castps_pd(t[i + k]), b = _mm512_castps_pd(t[i + k + 2]);
+            r[i + 2 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+            r[i + 2 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
         }
+    /* now r[4 q + k] holds, per 128-bit block b, the 4 x 4 block (rows 4 q .. 4 q + 3, columns
+     * 4 b + k): gather the blocks */
+    WG_UNROLL
+    for (int k = 0; k < 4; k++) {
+        __m512 a0 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88), a1 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xDD);
+        __m512 b0 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88), b1 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xDD);
+        t[k] = _mm512_shuffle_f32x4(a0, b0, 0x88), t[8 + k] = _mm512_shuffle_f32x4(a0, b0, 0xDD);
+        t[4 + k] = _mm512_shuffle_f32x4(a1, b1, 0x88), t[12 + k] = _mm512_shuffle_f32x4(a1, b1, 0xDD);
+    }
+    WG_UNROLL
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+/* ob rows x cv vectors of 16 channels of one point: dU[o][c] += sum over the nt tiles of
+ * D[o][t] Vt[t][c] (the channels in lanes: no reduction across lanes) */
+INL void wg_dwt_block(const float *dp, size_t ldd, const float *vt, int cpad, int nt, int ob, int cv, double *du) {
+    __m512 a[16][4];
+    WG_UNROLL
+    for (int r = 0; r < ob; r++)
+        WG_UNROLL
+        for (int q = 0; q < cv; q++) a[r][q] = _mm512_setzero_ps();
+    for (int t = 0; t < nt; t++) {
+        __m512 v[4];
+        WG_UNROLL
+        for (int q = 0; q < cv; q++) v[q] = _mm512_loadu_ps(vt + (size_t)t * cpad + 16 * q);
+        WG_UNROLL
+        for (int r = 0; r < ob; r++)
+            WG_UNROLL
+            for (int q = 0; q < cv; q++) a[r][q] = wg_fma_bcast(v[q], dp + r * ldd + t, a[r][q]);
     }
     WG_UNROLL
     for (int r = 0; r < ob; r++)
         WG_UNROLL
-        for (int q = 0; q < cb; q++) _mm512_storeu_ps(acc + ((size_t)r * Cin + q) * 16, a[r][q]);
+        for (int q = 0; q < cv; q++) { /* into the double sums: the chunks of a call add up exactly enough */
+            double *d = du + (size_t)r * cpad + 16 * q;
+            _mm512_storeu_pd(d, _mm512_add_pd(_mm512_loadu_pd(d), _mm512_cvtps_pd(_mm512_castps512_ps256(a[r][q]))));
+            __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[r][q]), 1));
+            _mm512_storeu_pd(d + 8, _mm512_add_pd(_mm512_loadu_pd(d + 8), _mm512_cvtps_pd(hi)));
+        }
 }
 
-/* the channel blocks of ob rows: whole blocks of WG_DW_CB, then the rest */
-INL void wg_dw_rows(const float *dp, const float *vp, int nv, int ld, int ob, float *acc, int Cin) {
-    const size_t vs = (size_t)ld * 16;
-    int c = 0;
-    for (; c + WG_DW_CB <= Cin; c += WG_DW_CB)
-        wg_dw_block(dp, vp + c * vs, nv, ld, ob, WG_DW_CB, acc + (size_t)c * 16, Cin);
-    switch (Cin - c) {
-    case 1: wg_dw_block(dp, vp + c * vs, nv, ld, ob, 1, acc + (size_t)c * 16, Cin); break;
-    case 2: wg_dw_block(dp, vp + c * vs, nv, ld, ob, 2, acc + (size_t)c * 16, Cin); break;
-    case 3: wg_dw_block(dp, vp + c * vs, nv, ld, ob, 3, acc + (size_t)c * 16, Cin); break;
-    case 4: wg_dw_block(dp, vp + c * vs, nv, ld, ob, 4, acc + (size_t)c * 16, Cin); break;
-    case 5: wg_dw_block(dp, vp + c * vs, nv, ld, ob, 5, acc + (size_t)c * 16, Cin); break;
-    default: break;
-    }
+/* all rows of one point for channel vectors [q0, q0 + cv): blocks of the most rows that fit the
+ * registers, then single rows */
+INL void wg_dwt_rows(const float *dp, size_t ldd, const float *vt, int cpad, int nt, int cv, int Cout, double *du) {
+    const int obm = cv == 1 ? 16 : cv == 2 ? 12 : cv == 3 ? 8 : 6;
+    int o = 0;
+    for (; o + obm <= Cout; o += obm) wg_dwt_block(dp + o * ldd, ldd, vt, cpad, nt, obm, cv, du + (size_t)o * cpad);
+    for (; o < Cout; o++) wg_dwt_block(dp + o * ldd, ldd, vt, cpad, nt, 1, cv, du + (size_t)o * cpad);
 }
 
-/* ns samples (x: zero-padded rows, ldx; dy rows of ldy; the first Lout / 64 * 64 positions):
- * their V and D into the group buffers, then every point's products into the lane sums */
-INL void wg_dw_group(const float *x, int ldx, int lpad, int len, const float *dy, int ldy, int Lout, int ns, int Cout,
-                     int Cin, int K, bool with_b, float *dul, float *dbl, float *V, float *D, int SVmax) {
-    const int n = K + 3, gq = (Lout + 63) / 64, sv = ns * gq;
+/* the groups of 64 positions [v0, v0 + sv) of the samples (group v: sample v / gq, positions from
+ * 64 (v % gq)): their V (transposed: tiles x channels) and D into the buffers, then every
+ * point's products into the sums dU [n][Cout][cpad] */
+INL void wg_dw_group(const float *x, int ldx, int lpad, int len, const float *dy, int ldy, int Lout, int v0, int sv,
+                     int Cout, int Cin, int K, bool with_b, double *du, float *dbl, float *Vt, float *D, int SVmax) {
+    const int n = K + 3, gq = (Lout + 63) / 64, cpad = (Cin + 15) / 16 * 16, T = SVmax * 16;
     const float *bt = K == 3 ? &wino_bt3[0][0] : K == 5 ? &wino_bt5[0][0] : &wino_bt7[0][0];
     const float *at = K == 3 ? &wino_at3[0][0] : K == 5 ? &wino_at5[0][0] : &wino_at7[0][0];
-    const size_t vps = (size_t)Cin * SVmax * 16, dps = (size_t)Cout * SVmax * 16;
-    for (int s = 0; s < ns; s++)
-        for (int g = 0; g < gq; g++) {
-            int v = s * gq + g, j0 = 64 * g;
-            for (int c = 0; c < Cin; c++) {
-                __m512 X[WG_NMAX];
-                wg_taps(x + ((size_t)s * Cin + c) * ldx, j0 - lpad, len, n, X);
-                wg_in(X, bt, n, V + ((size_t)c * SVmax + v) * 16, vps);
+    const size_t dps = (size_t)Cout * SVmax * 16;
+    float stage[WG_NMAX * 256] __attribute__((aligned(64))); /* [p][16 channels][16 tiles] */
+    for (int v = 0; v < sv; v++) {
+            int s = (v0 + v) / gq, j0 = 64 * ((v0 + v) % gq);
+            for (int c0 = 0; c0 < cpad; c0 += 16) {
+                for (int cc = 0; cc < 16; cc++) {
+                    if (c0 + cc >= Cin) {
+                        for (int p = 0; p < n; p++) _mm512_storeu_ps(stage + p * 256 + cc * 16, _mm512_setzero_ps());
+                        continue;
+                    }
+                    __m512 X[WG_NMAX];
+                    wg_taps(x + ((size_t)s * Cin + c0 + cc) * ldx, j0 - lpad, len, n, X);
+                    wg_in(X, bt, n, stage + cc * 16, 256);
+                }
+                for (int p = 0; p < n; p++) {
+                    __m512 r[16];
+                    WG_UNROLL
+                    for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(stage + p * 256 + i * 16);
+                    wg_transpose16(r);
+                    float *out = Vt + ((size_t)p * T + (size_t)v * 16) * cpad + c0;
+                    WG_UNROLL
+                    for (int i = 0; i < 16; i++) _mm512_storeu_ps(out + (size_t)i * cpad, r[i]);
+                }
             }
             for (int o = 0; o < Cout; o++) {
                 const float *r = dy + ((size_t)s * Cout + o) * ldy;
@@ -393,21 +431,26 @@ INL void wg_dw_group(const float *x, int ldx, int lpad, int len, const float *dy
             }
         }
     for (int p = 0; p < n; p++) {
-        const float *vp = V + p * vps, *dp = D + p * dps;
-        float *acc = dul + (size_t)p * Cout * Cin * 16;
-        int o = 0;
-        for (; o + WG_DW_OB <= Cout; o += WG_DW_OB)
-            wg_dw_rows(dp + (size_t)o * SVmax * 16, vp, sv, SVmax, WG_DW_OB, acc + (size_t)o * Cin * 16, Cin);
-        for (; o < Cout; o++)
-            wg_dw_rows(dp + (size_t)o * SVmax * 16, vp, sv, SVmax, 1, acc + (size_t)o * Cin * 16, Cin);
+        const float *vt = Vt + (size_t)p * T * cpad, *dp = D + p * dps;
+        double *dup = du + (size_t)p * Cout * cpad;
+        /* channel vectors in chunks of at most 4 */
+        for (int q0 = 0; q0 < cpad / 16; q0 += 4) {
+            int cv = cpad / 16 - q0 < 4 ? cpad / 16 - q0 : 4;
+            const float *vq = vt + 16 * q0;
+            double *dq = dup + 16 * q0;
+            if (cv == 1) wg_dwt_rows(dp, (size_t)SVmax * 16, vq, cpad, sv * 16, 1, Cout, dq);
+            else if (cv == 2) wg_dwt_rows(dp, (size_t)SVmax * 16, vq, cpad, sv * 16, 2, Cout, dq);
+            else if (cv == 3) wg_dwt_rows(dp, (size_t)SVmax * 16, vq, cpad, sv * 16, 3, Cout, dq);
+            else wg_dwt_rows(dp, (size_t)SVmax * 16, vq, cpad, sv * 16, 4, Cout, dq);
+        }
     }
 }
 
 #define WG_DW_FN(K_)                                                                                           \
     TGT static void wg_dw##K_(const float *x, int ldx, int lpad, int len, const float *dy, int ldy, int Lout,    \
-                              int ns, int Cout, int Cin, bool with_b, float *dul, float *dbl, float *V, float *D, \
-                              int SVmax) {                                                                      \
-        wg_dw_group(x, ldx, lpad, len, dy, ldy, Lout, ns, Cout, Cin, K_, with_b, dul, dbl, V, D, SVmax);        \
+                              int v0, int sv, int Cout, int Cin, bool with_b, double *du, float *dbl, float *Vt, \
+                              float *D, int SVmax) {                                                            \
+        wg_dw_group(x, ldx, lpad, len, dy, ldy, Lout, v0, sv, Cout, Cin, K_, with_b, du, dbl, Vt, D, SVmax);    \
     }
 WG_DW_FN(3)
 WG_DW_FN(5)
@@ -417,19 +460,25 @@ WG_DW_FN(7)
 int mtl__wino_rows(int K) { return wg_ob(K); }
 
 /* ---- weight gradient: samples per group and the buffer ---------------------------
- * buffer: the lane sums dUl [n][Cout][Cin][16], the bias lane sums [Cout][16], then V
- * [n][Cin][SV][16] and D [n][Cout][SV][16] of a group (SV = samples x Lout / 64 vectors) */
-static int wg_dw_samples(int Cin, int Cout, int K, int Lout) {
-    size_t per = (size_t)((Lout + 63) / 64) * (Cin + Cout) * wg_n(K) * 16;
-    int S = per ? (int)(WG_DW_BUDGET / per) : 1;
-    return S < 1 ? 1 : S;
+ * buffer: the sums dU [n][Cout][cpad] in double (cpad: Cin rounded up to 16), the bias lane sums
+ * [Cout][16], then Vt [n][SV * 16 tiles][cpad] and D [n][Cout][SV][16] of SV groups of 64
+ * positions (of any samples) at a time */
+static int wg_cpad(int Cin) { return (Cin + 15) / 16 * 16; }
+
+/* groups of 64 positions whose V and D fill the budget */
+static int wg_dw_vectors(int Cin, int Cout, int K) {
+    int v = (int)(WG_DW_BUDGET / ((size_t)(wg_cpad(Cin) + Cout) * wg_n(K) * 16));
+    return v < 1 ? 1 : v;
 }
 
-static size_t wg_dw_sums(int Cin, int Cout, int K) { return ((size_t)wg_n(K) * Cout * Cin + Cout) * 16; }
+/* floats of the sums: dU in double, then the bias lanes */
+static size_t wg_dw_sums(int Cin, int Cout, int K) {
+    return 2 * (size_t)wg_n(K) * Cout * wg_cpad(Cin) + (size_t)Cout * 16;
+}
 
 size_t mtl__wino_dw_floats(int Cin, int Cout, int K, int Lout) {
-    size_t sv = (size_t)wg_dw_samples(Cin, Cout, K, Lout) * ((Lout + 63) / 64);
-    return wg_dw_sums(Cin, Cout, K) + sv * (Cin + Cout) * wg_n(K) * 16;
+    (void)Lout;
+    return wg_dw_sums(Cin, Cout, K) + (size_t)wg_dw_vectors(Cin, Cout, K) * (wg_cpad(Cin) + Cout) * wg_n(K) * 16;
 }
 
 void mtl__wino_dw_begin(float *buf, int Cin, int Cout, int K) {
@@ -439,17 +488,15 @@ void mtl__wino_dw_begin(float *buf, int Cin, int Cout, int K) {
 void mtl__wino_dw_add(const float *x, int ldx, int lpad, int len, const float *dy, int ldy, int Lout, int N, int Cout,
                       int Cin, int K, bool with_b, float *buf) {
 #if HAVE_AVX512_KERNELS
-    const int S = wg_dw_samples(Cin, Cout, K, Lout), gq = (Lout + 63) / 64, n = wg_n(K);
-    const int SVmax = S * gq;
-    float *dul = buf, *dbl = buf + (size_t)n * Cout * Cin * 16, *V = buf + wg_dw_sums(Cin, Cout, K);
-    float *D = V + (size_t)n * Cin * SVmax * 16;
-    size_t xs = (size_t)Cin * ldx, ys = (size_t)Cout * ldy;
-    for (int s0 = 0; s0 < N; s0 += S) {
-        int ns = N - s0 < S ? N - s0 : S;
-        const float *x0 = x + s0 * xs, *d0 = dy + s0 * ys;
-        if (K == 3) wg_dw3(x0, ldx, lpad, len, d0, ldy, Lout, ns, Cout, Cin, with_b, dul, dbl, V, D, SVmax);
-        else if (K == 5) wg_dw5(x0, ldx, lpad, len, d0, ldy, Lout, ns, Cout, Cin, with_b, dul, dbl, V, D, SVmax);
-        else wg_dw7(x0, ldx, lpad, len, d0, ldy, Lout, ns, Cout, Cin, with_b, dul, dbl, V, D, SVmax);
+    const int SVmax = wg_dw_vectors(Cin, Cout, K), total = N * ((Lout + 63) / 64), n = wg_n(K);
+    double *du = (double *)(void *)buf; /* buf: 64-byte aligned (the callers' scratch memory) */
+    float *dbl = buf + 2 * (size_t)n * Cout * wg_cpad(Cin), *V = buf + wg_dw_sums(Cin, Cout, K);
+    float *D = V + (size_t)n * wg_cpad(Cin) * SVmax * 16;
+    for (int v0 = 0; v0 < total; v0 += SVmax) {
+        int sv = total - v0 < SVmax ? total - v0 : SVmax;
+        if (K == 3) wg_dw3(x, ldx, lpad, len, dy, ldy, Lout, v0, sv, Cout, Cin, with_b, du, dbl, V, D, SVmax);
+        else if (K == 5) wg_dw5(x, ldx, lpad, len, dy, ldy, Lout, v0, sv, Cout, Cin, with_b, du, dbl, V, D, SVmax);
+        else wg_dw7(x, ldx, lpad, len, dy, ldy, Lout, v0, sv, Cout, Cin, with_b, du, dbl, V, D, SVmax);
     }
 #else
     (void)x, (void)ldx, (void)lpad, (void)len, (void)dy, (void)ldy, (void)Lout, (void)N, (void)Cout, (void)Cin;
@@ -457,26 +504,19 @@ void mtl__wino_dw_add(const float *x, int ldx, int lpad, int len, const float *d
 #endif
 }
 
-/* dw += G^T dU, the lane sums added in lane order; db += its lane sums */
+/* dw += G^T dU (in double); db += the bias lane sums, added in lane order */
 void mtl__wino_dw_end(const float *buf, int Cin, int Cout, int K, float *dw, float *db) {
     const double *g = wg_g(K);
-    const int n = wg_n(K);
-    const float *dbl = buf + (size_t)n * Cout * Cin * 16;
+    const int n = wg_n(K), cpad = wg_cpad(Cin);
+    const double *du = (const double *)(const void *)buf;
+    const float *dbl = buf + 2 * (size_t)n * Cout * cpad;
     for (int o = 0; o < Cout; o++)
-        for (int c = 0; c < Cin; c++) {
-            double du[WG_NMAX];
-            for (int p = 0; p < n; p++) {
-                const float *l = buf + (((size_t)p * Cout + o) * Cin + c) * 16;
-                double s = 0.0;
-                for (int q = 0; q < 16; q++) s += l[q];
-                du[p] = s;
-            }
+        for (int c = 0; c < Cin; c++)
             for (int k = 0; k < K; k++) {
                 double s = 0.0;
-                for (int p = 0; p < n; p++) s += g[p * K + k] * du[p];
+                for (int p = 0; p < n; p++) s += g[p * K + k] * du[((size_t)p * Cout + o) * cpad + c];
                 dw[((size_t)o * Cin + c) * K + k] += (float)s;
             }
-        }
     for (int o = 0; o < Cout && db; o++) {
         double s = 0.0;
         for (int q = 0; q < 16; q++) s += dbl[(size_t)o * 16 + q];
