@@ -24,6 +24,11 @@ static mtl_arena_chunk *chunk_new(size_t size, mtl_arena_chunk *prev) {
         free(c);
         return NULL;
     }
+#ifdef MADV_HUGEPAGE
+    /* a step's tensors span far more memory than the TLB covers in 4 KB pages: ask for 2 MB
+     * pages where the kernel leaves the choice to the program (a hint; failure changes nothing) */
+    if (size >= ((size_t)4 << 20)) (void)madvise(p, size, MADV_HUGEPAGE);
+#endif
     c->base = p;
     c->prev = prev;
     c->size = size;
