@@ -95,32 +95,59 @@ def main():
     ap.add_argument("--batch-size", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=20, help="timed training steps per side and thread count")
     ap.add_argument("--infer-repeat", type=int, default=200, help="timed single-window inferences")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds per thread count, each timing mtl then PyTorch; medians over the rounds")
     ap.add_argument("--mtl-before", help="a second mtl command (e.g. an older build) timed in the same run")
     ap.add_argument("--json-out")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
 
-    # mtl first: a child started after torch has grown this process may report this
-    # process's size as its own peak RSS (getrusage keeps the maximum across exec)
-    mtl_runs, before_runs = {}, {}
-    for t in threads:
-        if args.mtl_before:
-            before_runs[t] = run_mtl(args, t, args.mtl_before)
-        mtl_runs[t] = run_mtl(args, t)
-    rows = [{"threads": t, "mtl": mtl_runs[t], "torch": time_torch(t, args.batch_size, args.repeat, args.infer_repeat)}
-            for t in threads]
-    for r in rows:
-        if before_runs:
-            r["mtl_before"] = before_runs[r["threads"]]
+    # Rounds: each times mtl (and --mtl-before) and then PyTorch at every thread count, so that a
+    # change in the machine's load during the run falls on both sides alike; the tables give the
+    # median over the rounds of each side's median, and the ratio is the median of the rounds'
+    # ratios. mtl's first run at every thread count comes before any PyTorch work: a child
+    # started after torch has grown this process may report this process's size as its own peak
+    # RSS (getrusage keeps the maximum across exec), so the peak memory is taken from those runs.
+    rounds = max(1, args.rounds)
+    runs = {t: {"mtl": [], "torch": [], "mtl_before": []} for t in threads}
+    for rnd in range(rounds):
+        for t in threads:
+            if args.mtl_before:
+                runs[t]["mtl_before"].append(run_mtl(args, t, args.mtl_before))
+            runs[t]["mtl"].append(run_mtl(args, t))
+        for t in threads:
+            runs[t]["torch"].append(time_torch(t, args.batch_size, args.repeat, args.infer_repeat))
+        print(f"# round {rnd + 1} of {rounds} done", file=sys.stderr)
 
-    print(f"# MTAGN (2 tasks, 4+4 classes), windows of {LENGTH}; torch {torch.__version__}; medians in ms")
-    print(f"{'case':<28} {'thr':>3} {'mtl':>10} {'torch':>10} {'ratio':>7}")
+    keys = ("train_step_ms_median", "infer_batch1_ms_median")
+
+    def combine(side_runs):
+        out = dict(side_runs[0])  # peak memory and per-step times of the first run
+        for key in keys:
+            out[key] = statistics.median(r[key] for r in side_runs)
+            out[key.replace("_median", "_rounds")] = [r[key] for r in side_runs]
+        return out
+
+    rows = []
+    for t in threads:
+        r = {"threads": t, "mtl": combine(runs[t]["mtl"]), "torch": combine(runs[t]["torch"])}
+        if runs[t]["mtl_before"]:
+            r["mtl_before"] = combine(runs[t]["mtl_before"])
+        r["ratio"] = {key: statistics.median(b[key] / a[key] for a, b in zip(runs[t]["mtl"], runs[t]["torch"]))
+                      for key in keys}
+        rows.append(r)
+
+    print(f"# MTAGN (2 tasks, 4+4 classes), windows of {LENGTH}; torch {torch.__version__}; medians in ms "
+          f"over {rounds} round(s); ratio: the median of the rounds' ratios")
+    print(f"{'case':<28} {'thr':>3} {'mtl':>10} {'torch':>10} {'ratio':>7}   ratio per round")
     for r in rows:
+        t = r["threads"]
         for key, name in (("train_step_ms_median", f"train step (batch {args.batch_size})"),
                           ("infer_batch1_ms_median", "inference (batch 1)")):
             a, b = r["mtl"][key], r["torch"][key]
-            r.setdefault("ratio", {})[key] = b / a
-            line = f"{name:<28} {r['threads']:>3} {a:>10.3f} {b:>10.3f} {b / a:>7.2f}"
+            per = [y[key] / x[key] for x, y in zip(runs[t]["mtl"], runs[t]["torch"])]
+            line = f"{name:<28} {t:>3} {a:>10.3f} {b:>10.3f} {r['ratio'][key]:>7.2f}   " + " ".join(
+                f"{q:.2f}" for q in per)
             if "mtl_before" in r:
                 c = r["mtl_before"][key]
                 line += f"   before {c:>9.3f} {b / c:>7.2f}"
