@@ -1,9 +1,11 @@
 /* The Winograd convolution kernels (src/ops/conv_winograd.c) against sums in double: the
  * forward (padded rows and rows read in place, bias, accumulation, relu, ranges of output
  * rows, lengths that end in a partial group), the weight gradient over several calls, and conv1d's gradients through them by
- * finite differences. The bound is relative to the size of the terms summed: Winograd
- * rounds more than a direct sum (F(4, 7) about 10x), never more than a few 1e-6 of it. */
+ * finite differences. The bound is relative to the size of the terms summed (Winograd rounds
+ * more than a direct sum; seen: up to 5e-7 for outputs, 3e-7 for weight gradients): 2e-6 and
+ * 1e-6. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,7 +101,8 @@ static void forward_matches_double(void) {
                 if (!(d <= worst)) worst = d; /* NaN: a read outside the rows */
             }
         }
-        CHECK(worst < 4e-6, "forward %d->%d k%d L%d: error %.2e of the summed magnitude (bound 4e-6)", Cin, Cout, K,
+        printf("     forward %2d->%2d k%d L%-4d worst error %.2e of the summed magnitude\n", Cin, Cout, K, L, worst);
+        CHECK(worst < 2e-6, "forward %d->%d k%d L%d: error %.2e of the summed magnitude (bound 2e-6)", Cin, Cout, K,
               L, worst);
         free(x), free(xn_all), free(w), free(b), free(U), free(V), free(y), free(want);
     }
@@ -153,7 +156,9 @@ static void weight_gradient_matches_double(void) {
                     if (!(e <= worst)) worst = e; /* NaN: a read outside the rows */
                 }
         }
-        CHECK(worst < 4e-6, "weight gradient %d->%d k%d L%d: error %.2e of the summed magnitude (bound 4e-6)", Cin,
+        printf("     weight gradient %2d->%2d k%d L%-4d worst error %.2e of the summed magnitude, bias %.2e\n", Cin,
+               Cout, K, L, worst, worst_b);
+        CHECK(worst < 1e-6, "weight gradient %d->%d k%d L%d: error %.2e of the summed magnitude (bound 1e-6)", Cin,
               Cout, K, L, worst);
         CHECK(worst_b < 1e-6, "bias gradient %d->%d k%d L%d: error %.2e", Cin, Cout, K, L, worst_b);
         free(x), free(xi), free(dy), free(dw), free(db), free(buf);

@@ -2,16 +2,20 @@
  * transforms): 4 outputs of a row from K + 3 inputs take K + 3 products per (input, output)
  * channel pair where the direct kernel takes 4 K, so the multiply work of MTAGN's trunk
  * convolutions drops by 2.8x (K = 7), 2.5x (K = 5) and 2x (K = 3). The transforms cost
- * additions and shuffles, and the result differs from the direct sum by rounding only (about
- * 10x the direct kernel's rounding for K = 7, 3x for K = 3, 5; the tests bound it).
+ * additions and shuffles, and the result differs from the direct sum by rounding only (a few
+ * times the direct kernel's; tests/test_ops_winograd.c bounds it).
  *
- * Forward, per group of 16 tiles (64 output positions), positions in vector lanes:
+ * Forward (and input gradient), per group of 16 tiles (64 output positions), positions in
+ * vector lanes:
  *  1. per input channel: the K + 3 taps of each tile (a 4-way split of the row and lane
  *     shifts), transformed: V[c][p] = sum_i BT[p][i] tap_i, into a small buffer (L1);
  *  2. per block of `ob` output rows: M[p][o] = sum_c U[p][o][c] V[c][p] in registers
  *     (U = G w, transformed once per call), then the 4 outputs of each tile
  *     y_j = sum_p AT[j][p] M[p], joined back into rows and stored.
- * Pairs of points +a, -a share one even and one odd sum in both transforms. The input is
+ * Weight gradient: dw = G^T dU with dU[p][o][c] = sum over tiles of D[p][o] V[p][c], D the
+ * output transform transposed applied to dy; V is transposed (tiles x channels) so that the
+ * channels sit in the lanes and the sums over tiles need no reduction across lanes.
+ * Pairs of points +a, -a share one even and one odd sum in every transform. The input is
  * read in place: the zero padding and the row's end are masked loads, the last group's
  * outputs masked stores. */
 #include "ops/conv_winograd.h"
@@ -29,17 +33,14 @@
 /* the forward's stores: y =, y +=, y = max(0, .) */
 enum { WG_STORE, WG_ADD, WG_RELU };
 #define WG_DW_BUDGET (48 * 1024) /* floats of V and D per chunk of groups: 192 KB */
-#ifndef WG_OB7
-#define WG_OB7 3
+#define WG_OB7 3 /* output rows per forward block: n ob accumulators, 24 to 30 of the 32 registers */
 #define WG_OB5 3
 #define WG_OB3 4
-#endif
 /* the transforms and register blocks are loops over constants: fully unrolled, their arrays
  * live in registers and the table entries fold into the instructions */
 #define WG_UNROLL _Pragma("GCC unroll 16")
 
 static int wg_n(int K) { return K + 3; }
-/* output rows per block: n ob accumulators (20 to 24) leave registers for the rest */
 static int wg_ob(int K) { return K == 7 ? WG_OB7 : K == 5 ? WG_OB5 : WG_OB3; }
 
 static const double *wg_g(int K) { return K == 3 ? &wino_g3[0][0] : K == 5 ? &wino_g5[0][0] : &wino_g7[0][0]; }
