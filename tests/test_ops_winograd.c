@@ -46,10 +46,6 @@ static float *nan_padded(const float *x, const wcase *c, int N, int ldx) {
 }
 
 static void forward_matches_double(void) {
-    if (!mtl__wino_ok(16, 16, 7, 64)) {
-        CHECK(1, "skipped: no AVX-512 on this CPU (the direct kernels run everywhere)");
-        return;
-    }
     for (size_t ci = 0; ci < sizeof CASES / sizeof *CASES; ci++) {
         const wcase *c = &CASES[ci];
         int ldx, N = 2, K = c->K, Cin = c->Cin, Cout = c->Cout, L = c->L;
@@ -109,10 +105,6 @@ static void forward_matches_double(void) {
 }
 
 static void weight_gradient_matches_double(void) {
-    if (!mtl__wino_dw_ok(16, 16, 5, 64)) {
-        CHECK(1, "skipped: no AVX-512 on this CPU");
-        return;
-    }
     for (size_t ci = 0; ci < sizeof CASES / sizeof *CASES; ci++) {
         const wcase *c = &CASES[ci];
         int ldx, N = 9, K = c->K, Cin = c->Cin, Cout = c->Cout, L = c->L;
@@ -194,6 +186,10 @@ static void gradcheck_conv_winograd(void) {
 }
 
 int main(void) {
+    if (!mtl__wino_ok(16, 16, 7, 64)) { /* no AVX-512 (or MTL_WINOGRAD=0): nothing takes these kernels */
+        printf("SKIP: the Winograd kernels are off (no AVX-512, or MTL_WINOGRAD=0): not run\n");
+        return 77;
+    }
     RUN(forward_matches_double);
     RUN(weight_gradient_matches_double);
     RUN(gradcheck_conv_winograd);
