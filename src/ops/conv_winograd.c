@@ -490,7 +490,7 @@ void mtl__wino_dw_add(const float *x, int ldx, int lpad, int len, const float *d
                       int Cin, int K, bool with_b, float *buf) {
 #if HAVE_AVX512_KERNELS
     const int SVmax = wg_dw_vectors(Cin, Cout, K), total = N * ((Lout + 63) / 64), n = wg_n(K);
-    double *du = (double *)(void *)buf; /* buf: 64-byte aligned (the callers' scratch memory) */
+    double *du = (double *)(void *)buf; /* buf: aligned for doubles (the callers' duty) */
     float *dbl = buf + 2 * (size_t)n * Cout * wg_cpad(Cin), *V = buf + wg_dw_sums(Cin, Cout, K);
     float *D = V + (size_t)n * wg_cpad(Cin) * SVmax * 16;
     for (int v0 = 0; v0 < total; v0 += SVmax) {

@@ -42,6 +42,7 @@ void mtl__wino_fwd_relu(const float *x, int ldx, int lpad, int len, const float 
  * buffer of mtl__wino_dw_floats floats), add (any number of times), end (dw and db += the
  * sums; db may be NULL). Only where mtl__wino_dw_ok holds. */
 bool mtl__wino_dw_ok(int Cin, int Cout, int K, int Lout);
+/* (the buffer holds doubles: 8-byte aligned at least) */
 size_t mtl__wino_dw_floats(int Cin, int Cout, int K, int Lout);
 void mtl__wino_dw_begin(float *buf, int Cin, int Cout, int K);
 void mtl__wino_dw_add(const float *x, int ldx, int lpad, int len, const float *dy, int ldy, int Lout, int N, int Cout,

@@ -126,7 +126,10 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
     /* the input gradient's convolution (Cout -> Cin channels) by Winograd where it applies */
     const bool wino = need_g && mtl__wino_ok(Cout, Cin, K, L);
     const size_t vs = wino ? mtl__wino_v_floats(Cout, K) : 0;
-    size_t per = (size_t)G * one + ps + (s && need_g ? xs : 0) + vs + dws;
+    /* per thread: dz, x copies, partial sums, gb, the Winograd buffers; the weight gradient's
+     * (which holds doubles) at a multiple of 16 floats, as every thread's block */
+    size_t dwo = ((size_t)G * one + ps + (s && need_g ? xs : 0) + vs + 15) / 16 * 16;
+    size_t per = (dwo + dws + 15) / 16 * 16;
     float *buf = mtl__scratch(t, (size_t)nt * per * sizeof *buf), *wf = NULL, *U = NULL;
     if (!buf) return false;
     if (need_g) { /* the gradient of the input convolves dz with wf[c][o][k] = w[o][c][K-1-k] */
@@ -145,7 +148,7 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
         int tid = omp_get_thread_num(), np = omp_get_num_threads();
         int n0 = (int)((int64_t)N * tid / np), n1 = (int)((int64_t)N * (tid + 1) / np);
         float *dz = buf + tid * per, *xg = dz + (size_t)G * zs, *pw = xg + (copy_x ? (size_t)G * pxs : 0);
-        float *gb = pw + ps, *vb = gb + (s && need_g ? xs : 0), *dwb = vb + vs;
+        float *gb = pw + ps, *vb = gb + (s && need_g ? xs : 0), *dwb = dz + dwo;
         if (wino_dw) mtl__wino_dw_begin(dwb, Cin, Cout, K);
         memset(pw, 0, ps * sizeof *pw);
         for (size_t r = 0; r < (size_t)G * Cout && pad2 > 0; r++) { /* the zero padding of every row, once */
