@@ -1,9 +1,9 @@
 /* The Winograd convolution kernels (src/ops/conv_winograd.c) against sums in double: the
  * forward (padded rows and rows read in place, bias, accumulation, relu, ranges of output
- * rows, lengths that end in a partial group), the weight gradient over several calls, and conv1d's gradients through them by
- * finite differences. The bound is relative to the size of the terms summed (Winograd rounds
- * more than a direct sum; seen: up to 5e-7 for outputs, 3e-7 for weight gradients): 2e-6 and
- * 1e-6. */
+ * rows, lengths that end in a partial group), the weight gradient over several calls, and
+ * conv1d's gradients through them by finite differences. The bound is relative to the size of
+ * the terms summed (Winograd rounds more than a direct sum; seen: up to 5e-7 for outputs, 3e-7
+ * for weight gradients): 2e-6 and 1e-6. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,13 +108,13 @@ static void weight_gradient_matches_double(void) {
     for (size_t ci = 0; ci < sizeof CASES / sizeof *CASES; ci++) {
         const wcase *c = &CASES[ci];
         int ldx, N = 9, K = c->K, Cin = c->Cin, Cout = c->Cout, L = c->L;
-        CHECK(mtl__wino_dw_ok(Cin, Cout, K, L), "case %zu is a Winograd case", ci);
+        CHECK(mtl__wino_ok(Cin, Cout, K, L), "case %zu is a Winograd case", ci);
         float *x = padded_input(c, N, 500 + ci, &ldx), *xi = nan_padded(x, c, N, ldx);
         float *dy = malloc((size_t)N * Cout * L * sizeof *dy);
         th_fill(dy, (int64_t)N * Cout * L, 600 + ci, -1.0f, 1.0f);
         size_t nw = (size_t)Cout * Cin * K;
         float *dw = malloc(nw * sizeof *dw), *db = malloc(Cout * sizeof *db);
-        float *buf = malloc(mtl__wino_dw_floats(Cin, Cout, K, L) * sizeof *buf);
+        float *buf = malloc(mtl__wino_dw_floats(Cin, Cout, K) * sizeof *buf);
         for (size_t i = 0; i < nw; i++) dw[i] = 0.25f;
         for (int o = 0; o < Cout; o++) db[o] = -0.5f;
         mtl__wino_dw_begin(buf, Cin, Cout, K);

@@ -15,6 +15,12 @@ static inline __mmask16 tail_mask(int n) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
 }
 
+/* the low and high 8 floats of v widened to double */
+INL __m512d lo_pd(__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+INL __m512d hi_pd(__m512 v) {
+    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
 /* 64 floats a|b|c|d -> 4 phases: ph[k] lane j = element 4 j + k */
 INL void split4(__m512 a, __m512 b, __m512 c, __m512 d, __m512 ph[4]) {
     /* lanes 0-7: phase k of the 8 windows in (a, b); then the two halves joined */

@@ -190,7 +190,7 @@ static void fast_backward(mtl_tape *t, const conv_geom *g, const float *x, const
         if (!(part = mtl__scratch(t, (size_t)nt * ps * sizeof *part))) return;
         memset(part, 0, (size_t)nt * ps * sizeof *part);
     }
-    if (dps && !(dpb = mtl__scratch(t, (size_t)nt * dps * sizeof *dpb))) return;
+    if (dps && !U && !(dpb = mtl__scratch(t, (size_t)nt * dps * sizeof *dpb))) return; /* Winograd: dy in place */
 #pragma omp parallel num_threads(nt)
     {
         int tid = omp_get_thread_num(), np = omp_get_num_threads();
@@ -391,9 +391,11 @@ mtl_tensor *mtl_conv1d(mtl_tape *t, mtl_tensor *x, mtl_tensor *w, mtl_tensor *b,
     if (use_fast(&g) && g.N > 0) {
         int nt = mtl_threads_for(2.0 * g.N * g.Cout * (double)g.rows * g.Lout);
         float *buf = NULL, *U = NULL, *vbuf = NULL;
-        if (g.pad && !(buf = mtl__alloc(t, (size_t)nt * g.Cin * (g.L + 2 * g.pad) * sizeof *buf))) return NULL;
+        const bool wino = mtl__wino_ok(g.Cin, g.Cout, g.K, g.Lout); /* Winograd reads x in place */
+        if (g.pad && !wino && !(buf = mtl__alloc(t, (size_t)nt * g.Cin * (g.L + 2 * g.pad) * sizeof *buf)))
+            return NULL;
         size_t mark = mtl__scratch_mark(t);
-        if (mtl__wino_ok(g.Cin, g.Cout, g.K, g.Lout)) { /* by Winograd where it applies */
+        if (wino) { /* by Winograd where it applies */
             U = mtl__scratch(t, mtl__wino_u_floats(g.Cin, g.Cout, g.K) * sizeof *U);
             vbuf = mtl__scratch(t, (size_t)nt * mtl__wino_v_floats(g.Cin, g.K) * sizeof *vbuf);
             if (!U || !vbuf) return NULL;

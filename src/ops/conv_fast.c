@@ -314,10 +314,11 @@ void mtl__conv_fast_dw_padded(const float *xp, int ldx, const float *dy, int ldy
 /* ---- batchnorm + relu backward pieces (fused.c) -------------------------------- */
 
 #if HAVE_AVX512_KERNELS
-/* the low and high 8 floats of v widened to double */
-INL __m512d lo_pd(__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
-INL __m512d hi_pd(__m512 v) {
-    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+/* four chains of 16 float lane sums folded ((0 + 1) + (2 + 3)) into the 16 double lanes lo | hi
+ * (norm.c's run sums flush the same way) */
+INL void flush4(const __m512 v[4], __m512d *lo, __m512d *hi) {
+    __m512 f = _mm512_add_ps(_mm512_add_ps(v[0], v[1]), _mm512_add_ps(v[2], v[3]));
+    *lo = _mm512_add_pd(*lo, lo_pd(f)), *hi = _mm512_add_pd(*hi, hi_pd(f));
 }
 
 /* relu(batchnorm) > 0, recomputed from z in batchnorm's float operations ((z - m) sc + sh, no
@@ -348,14 +349,12 @@ TGT static void bnr_sums_avx512(const float *z, const float *da, int L, double m
         for (int k = 0; k < 4; k++) s[k] = q[k] = _mm512_setzero_ps();
         int l = l0;
         for (; l + 64 <= l1; l += 64)
-            for (int k = 0; k < 4; k++) bnr_sums_step(z + l + 16 * k, da + l + 16 * k, mfv, scv, shv, 0xFFFF, &s[k], &q[k]);
+            for (int k = 0; k < 4; k++)
+                bnr_sums_step(z + l + 16 * k, da + l + 16 * k, mfv, scv, shv, 0xFFFF, &s[k], &q[k]);
         for (int k = 0; k < 4; k++) /* the tail: masked (constant indices: the sums stay in registers) */
             if (l + 16 * k < l1)
                 bnr_sums_step(z + l + 16 * k, da + l + 16 * k, mfv, scv, shv, tail_mask(l1 - l - 16 * k), &s[k], &q[k]);
-        __m512 fs = _mm512_add_ps(_mm512_add_ps(s[0], s[1]), _mm512_add_ps(s[2], s[3]));
-        __m512 fq = _mm512_add_ps(_mm512_add_ps(q[0], q[1]), _mm512_add_ps(q[2], q[3]));
-        s0 = _mm512_add_pd(s0, lo_pd(fs)), s1 = _mm512_add_pd(s1, hi_pd(fs));
-        q0 = _mm512_add_pd(q0, lo_pd(fq)), q1 = _mm512_add_pd(q1, hi_pd(fq));
+        flush4(s, &s0, &s1), flush4(q, &q0, &q1);
     }
     double a = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
     *sdy += a;
@@ -408,14 +407,12 @@ TGT static void bn_sums_avx512(const float *r, const float *w, int L, double k, 
         for (int q = 0; q < 4; q++) a[q] = b[q] = _mm512_setzero_ps();
         int l = l0;
         for (; l + 64 <= l1; l += 64)
-            for (int q = 0; q < 4; q++) bn_sums_step(r + l + 16 * q, w ? w + l + 16 * q : NULL, kv, 0xFFFF, &a[q], &b[q]);
+            for (int q = 0; q < 4; q++)
+                bn_sums_step(r + l + 16 * q, w ? w + l + 16 * q : NULL, kv, 0xFFFF, &a[q], &b[q]);
         for (int q = 0; q < 4; q++) /* the tail: masked (constant indices: the sums stay in registers) */
             if (l + 16 * q < l1)
                 bn_sums_step(r + l + 16 * q, w ? w + l + 16 * q : NULL, kv, tail_mask(l1 - l - 16 * q), &a[q], &b[q]);
-        __m512 fa = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3]));
-        __m512 fb = _mm512_add_ps(_mm512_add_ps(b[0], b[1]), _mm512_add_ps(b[2], b[3]));
-        a0 = _mm512_add_pd(a0, lo_pd(fa)), a1 = _mm512_add_pd(a1, hi_pd(fa));
-        b0 = _mm512_add_pd(b0, lo_pd(fb)), b1 = _mm512_add_pd(b1, hi_pd(fb));
+        flush4(a, &a0, &a1), flush4(b, &b0, &b1);
     }
     if (lanes) { /* the 16 + 16 lane sums themselves, for the caller to add in order */
         _mm512_storeu_pd(lanes, a0), _mm512_storeu_pd(lanes + 8, a1);

@@ -29,7 +29,7 @@
 #include "ops/conv_winograd_tables.h"
 
 #define WG_NMAX 10 /* K + 3 for K = 7 */
-#define WG_OBMAX 5
+#define WG_OBMAX 4 /* the largest of WG_OB7, WG_OB5, WG_OB3 */
 /* the forward's stores: y =, y +=, y = max(0, .) */
 enum { WG_STORE, WG_ADD, WG_RELU };
 #define WG_DW_BUDGET (48 * 1024) /* floats of V and D per chunk of groups: 192 KB */
@@ -44,6 +44,9 @@ static int wg_n(int K) { return K + 3; }
 static int wg_ob(int K) { return K == 7 ? WG_OB7 : K == 5 ? WG_OB5 : WG_OB3; }
 
 static const double *wg_g(int K) { return K == 3 ? &wino_g3[0][0] : K == 5 ? &wino_g5[0][0] : &wino_g7[0][0]; }
+static const float *wg_bt(int K) { return K == 3 ? &wino_bt3[0][0] : K == 5 ? &wino_bt5[0][0] : &wino_bt7[0][0]; }
+static const float *wg_at(int K) { return K == 3 ? &wino_at3[0][0] : K == 5 ? &wino_at5[0][0] : &wino_at7[0][0]; }
+static int wg_cpad(int Cin) { return (Cin + 15) / 16 * 16; } /* the weight gradient's channels, in whole vectors */
 
 bool mtl__wino_ok(int Cin, int Cout, int K, int Lout) {
     if (!(K == 3 || K == 5 || K == 7) || Cin < 8 || Cout < 8 || Lout < 64 || !mtl__conv_fast_available())
@@ -57,10 +60,6 @@ bool mtl__wino_ok(int Cin, int Cout, int K, int Lout) {
         atomic_store_explicit(&state, s, memory_order_relaxed);
     }
     return s == 1;
-}
-
-bool mtl__wino_dw_ok(int Cin, int Cout, int K, int Lout) {
-    return mtl__wino_ok(Cin, Cout, K, Lout);
 }
 
 size_t mtl__wino_u_floats(int Cin, int Cout, int K) {
@@ -113,8 +112,9 @@ void mtl__wino_weights(const float *w, int Cin, int K, int Cout, float *U) {
 /* s += c v with the constant c folded: nothing for 0, an add or a subtraction for +-1 */
 INL void wg_term(__m512 *s, bool *any, float c, __m512 v) {
     if (c == 0.0f) return;
-    if (!*any) *s = c == 1.0f ? v : c == -1.0f ? _mm512_sub_ps(_mm512_setzero_ps(), v) : _mm512_mul_ps(_mm512_set1_ps(c), v);
-    else *s = c == 1.0f ? _mm512_add_ps(*s, v) : c == -1.0f ? _mm512_sub_ps(*s, v) : _mm512_fmadd_ps(_mm512_set1_ps(c), v, *s);
+    const __m512 cv = _mm512_set1_ps(c);
+    if (!*any) *s = c == 1.0f ? v : c == -1.0f ? _mm512_sub_ps(_mm512_setzero_ps(), v) : _mm512_mul_ps(cv, v);
+    else *s = c == 1.0f ? _mm512_add_ps(*s, v) : c == -1.0f ? _mm512_sub_ps(*s, v) : _mm512_fmadd_ps(cv, v, *s);
     *any = true;
 }
 
@@ -258,8 +258,7 @@ INL void wg_block(const float *vg, const float *ub, int Cin, int n, int OBK, int
 INL void wg_fwd(const float *x, int ldx, int lpad, int len, const float *U, int Cin, int K, int Cout,
                 const float *bias, int mode, float *y, int ldy, int Lout, float *vbuf) {
     const int n = K + 3, OBK = K == 7 ? WG_OB7 : K == 5 ? WG_OB5 : WG_OB3;
-    const float *bt = K == 3 ? &wino_bt3[0][0] : K == 5 ? &wino_bt5[0][0] : &wino_bt7[0][0];
-    const float *at = K == 3 ? &wino_at3[0][0] : K == 5 ? &wino_at5[0][0] : &wino_at7[0][0];
+    const float *bt = wg_bt(K), *at = wg_at(K);
     const size_t us = (size_t)Cin * n * OBK; /* floats of U per block */
     for (int j0 = 0; j0 < Lout; j0 += 64) {
         int nv = Lout - j0 < 64 ? Lout - j0 : 64;
@@ -270,14 +269,15 @@ INL void wg_fwd(const float *x, int ldx, int lpad, int len, const float *U, int 
         }
         int o = 0;
         const float *ub = U;
-        float *yo = y + j0;
         for (; o + OBK <= Cout; o += OBK, ub += us)
-            wg_block(vbuf, ub, Cin, n, OBK, OBK, at, bias ? bias + o : NULL, mode, yo + (size_t)o * ldy, ldy, nv);
+            wg_block(vbuf, ub, Cin, n, OBK, OBK, at, bias ? bias + o : NULL, mode, y + (size_t)o * ldy + j0, ldy, nv);
+        const float *bo = bias ? bias + o : NULL;
+        float *yo = y + (size_t)o * ldy + j0;
         switch (Cout - o) { /* the last rows */
-        case 1: wg_block(vbuf, ub, Cin, n, OBK, 1, at, bias ? bias + o : NULL, mode, yo + (size_t)o * ldy, ldy, nv); break;
-        case 2: wg_block(vbuf, ub, Cin, n, OBK, 2, at, bias ? bias + o : NULL, mode, yo + (size_t)o * ldy, ldy, nv); break;
-        case 3: wg_block(vbuf, ub, Cin, n, OBK, 3, at, bias ? bias + o : NULL, mode, yo + (size_t)o * ldy, ldy, nv); break;
-        case 4: wg_block(vbuf, ub, Cin, n, OBK, 4, at, bias ? bias + o : NULL, mode, yo + (size_t)o * ldy, ldy, nv); break;
+        case 1: wg_block(vbuf, ub, Cin, n, OBK, 1, at, bo, mode, yo, ldy, nv); break;
+        case 2: wg_block(vbuf, ub, Cin, n, OBK, 2, at, bo, mode, yo, ldy, nv); break;
+        case 3: wg_block(vbuf, ub, Cin, n, OBK, 3, at, bo, mode, yo, ldy, nv); break;
+        case 4: wg_block(vbuf, ub, Cin, n, OBK, 4, at, bo, mode, yo, ldy, nv); break;
         default: break;
         }
     }
@@ -306,7 +306,10 @@ INL void wg_dyt(const __m512 ph[4], const float *at, int n, float *d, size_t ps)
         __m512 e = _mm512_setzero_ps(), o = e;
         bool ae = false, ao = false;
         WG_UNROLL
-        for (int j = 0; j < 4; j += 2) wg_term(&e, &ae, at[j * n + p], ph[j]), wg_term(&o, &ao, at[(j + 1) * n + p], ph[j + 1]);
+        for (int j = 0; j < 4; j += 2) {
+            wg_term(&e, &ae, at[j * n + p], ph[j]);
+            wg_term(&o, &ao, at[(j + 1) * n + p], ph[j + 1]);
+        }
         _mm512_storeu_ps(d + p * ps, _mm512_add_ps(e, o));
         _mm512_storeu_ps(d + (p + 1) * ps, _mm512_sub_ps(e, o));
     }
@@ -337,7 +340,8 @@ INL void wg_transpose16(__m512 r[16]) {
     WG_UNROLL
     for (int k = 0; k < 4; k++) {
         __m512 a0 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88), a1 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xDD);
-        __m512 b0 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88), b1 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xDD);
+        __m512 b0 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
+        __m512 b1 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xDD);
         t[k] = _mm512_shuffle_f32x4(a0, b0, 0x88), t[8 + k] = _mm512_shuffle_f32x4(a0, b0, 0xDD);
         t[4 + k] = _mm512_shuffle_f32x4(a1, b1, 0x88), t[12 + k] = _mm512_shuffle_f32x4(a1, b1, 0xDD);
     }
@@ -367,9 +371,8 @@ INL void wg_dwt_block(const float *dp, size_t ldd, const float *vt, int cpad, in
         WG_UNROLL
         for (int q = 0; q < cv; q++) { /* into the double sums: the chunks of a call add up exactly enough */
             double *d = du + (size_t)r * cpad + 16 * q;
-            _mm512_storeu_pd(d, _mm512_add_pd(_mm512_loadu_pd(d), _mm512_cvtps_pd(_mm512_castps512_ps256(a[r][q]))));
-            __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[r][q]), 1));
-            _mm512_storeu_pd(d + 8, _mm512_add_pd(_mm512_loadu_pd(d + 8), _mm512_cvtps_pd(hi)));
+            _mm512_storeu_pd(d, _mm512_add_pd(_mm512_loadu_pd(d), lo_pd(a[r][q])));
+            _mm512_storeu_pd(d + 8, _mm512_add_pd(_mm512_loadu_pd(d + 8), hi_pd(a[r][q])));
         }
 }
 
@@ -387,50 +390,51 @@ INL void wg_dwt_rows(const float *dp, size_t ldd, const float *vt, int cpad, int
  * point's products into the sums dU [n][Cout][cpad] */
 INL void wg_dw_group(const float *x, int ldx, int lpad, int len, const float *dy, int ldy, int Lout, int v0, int sv,
                      int Cout, int Cin, int K, bool with_b, double *du, float *dbl, float *Vt, float *D, int SVmax) {
-    const int n = K + 3, gq = (Lout + 63) / 64, cpad = (Cin + 15) / 16 * 16, T = SVmax * 16;
-    const float *bt = K == 3 ? &wino_bt3[0][0] : K == 5 ? &wino_bt5[0][0] : &wino_bt7[0][0];
-    const float *at = K == 3 ? &wino_at3[0][0] : K == 5 ? &wino_at5[0][0] : &wino_at7[0][0];
+    const int n = K + 3, gq = (Lout + 63) / 64, cpad = wg_cpad(Cin), T = SVmax * 16;
+    const float *bt = wg_bt(K), *at = wg_at(K);
     const size_t dps = (size_t)Cout * SVmax * 16;
     float stage[WG_NMAX * 256] __attribute__((aligned(64))); /* [p][16 channels][16 tiles] */
     for (int v = 0; v < sv; v++) {
-            int s = (v0 + v) / gq, j0 = 64 * ((v0 + v) % gq);
-            for (int c0 = 0; c0 < cpad; c0 += 16) {
-                for (int cc = 0; cc < 16; cc++) {
-                    if (c0 + cc >= Cin) {
-                        for (int p = 0; p < n; p++) _mm512_storeu_ps(stage + p * 256 + cc * 16, _mm512_setzero_ps());
-                        continue;
-                    }
-                    __m512 X[WG_NMAX];
-                    wg_taps(x + ((size_t)s * Cin + c0 + cc) * ldx, j0 - lpad, len, n, X);
-                    wg_in(X, bt, n, stage + cc * 16, 256);
+        int s = (v0 + v) / gq, j0 = 64 * ((v0 + v) % gq);
+        for (int c0 = 0; c0 < cpad; c0 += 16) {
+            for (int cc = 0; cc < 16; cc++) {
+                if (c0 + cc >= Cin) {
+                    for (int p = 0; p < n; p++) _mm512_storeu_ps(stage + p * 256 + cc * 16, _mm512_setzero_ps());
+                    continue;
                 }
-                for (int p = 0; p < n; p++) {
-                    __m512 r[16];
-                    WG_UNROLL
-                    for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(stage + p * 256 + i * 16);
-                    wg_transpose16(r);
-                    float *out = Vt + ((size_t)p * T + (size_t)v * 16) * cpad + c0;
-                    WG_UNROLL
-                    for (int i = 0; i < 16; i++) _mm512_storeu_ps(out + (size_t)i * cpad, r[i]);
-                }
+                __m512 X[WG_NMAX];
+                wg_taps(x + ((size_t)s * Cin + c0 + cc) * ldx, j0 - lpad, len, n, X);
+                wg_in(X, bt, n, stage + cc * 16, 256);
             }
-            for (int o = 0; o < Cout; o++) {
-                const float *r = dy + ((size_t)s * Cout + o) * ldy;
-                __m512 a, b, c, d, ph[4];
-                if (j0 + 64 <= Lout) {
-                    a = _mm512_loadu_ps(r + j0), b = _mm512_loadu_ps(r + j0 + 16);
-                    c = _mm512_loadu_ps(r + j0 + 32), d = _mm512_loadu_ps(r + j0 + 48);
-                } else { /* the row's last group: zeros past Lout */
-                    a = wg_row_load(r, j0, Lout), b = wg_row_load(r, j0 + 16, Lout);
-                    c = wg_row_load(r, j0 + 32, Lout), d = wg_row_load(r, j0 + 48, Lout);
-                }
-                if (with_b)
-                    _mm512_storeu_ps(dbl + (size_t)o * 16, _mm512_add_ps(_mm512_loadu_ps(dbl + (size_t)o * 16),
-                                                                         _mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d))));
-                split4(a, b, c, d, ph);
-                wg_dyt(ph, at, n, D + ((size_t)o * SVmax + v) * 16, dps);
+            for (int p = 0; p < n; p++) {
+                __m512 r[16];
+                WG_UNROLL
+                for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(stage + p * 256 + i * 16);
+                wg_transpose16(r);
+                float *out = Vt + ((size_t)p * T + (size_t)v * 16) * cpad + c0;
+                WG_UNROLL
+                for (int i = 0; i < 16; i++) _mm512_storeu_ps(out + (size_t)i * cpad, r[i]);
             }
         }
+        for (int o = 0; o < Cout; o++) {
+            const float *r = dy + ((size_t)s * Cout + o) * ldy;
+            __m512 a, b, c, d, ph[4];
+            if (j0 + 64 <= Lout) {
+                a = _mm512_loadu_ps(r + j0), b = _mm512_loadu_ps(r + j0 + 16);
+                c = _mm512_loadu_ps(r + j0 + 32), d = _mm512_loadu_ps(r + j0 + 48);
+            } else { /* the row's last group: zeros past Lout */
+                a = wg_row_load(r, j0, Lout), b = wg_row_load(r, j0 + 16, Lout);
+                c = wg_row_load(r, j0 + 32, Lout), d = wg_row_load(r, j0 + 48, Lout);
+            }
+            if (with_b) {
+                float *bl = dbl + (size_t)o * 16;
+                _mm512_storeu_ps(bl, _mm512_add_ps(_mm512_loadu_ps(bl), _mm512_add_ps(_mm512_add_ps(a, b),
+                                                                                      _mm512_add_ps(c, d))));
+            }
+            split4(a, b, c, d, ph);
+            wg_dyt(ph, at, n, D + ((size_t)o * SVmax + v) * 16, dps);
+        }
+    }
     for (int p = 0; p < n; p++) {
         const float *vt = Vt + (size_t)p * T * cpad, *dp = D + p * dps;
         double *dup = du + (size_t)p * Cout * cpad;
@@ -464,8 +468,6 @@ int mtl__wino_rows(int K) { return wg_ob(K); }
  * buffer: the sums dU [n][Cout][cpad] in double (cpad: Cin rounded up to 16), the bias lane sums
  * [Cout][16], then Vt [n][SV * 16 tiles][cpad] and D [n][Cout][SV][16] of SV groups of 64
  * positions (of any samples) at a time */
-static int wg_cpad(int Cin) { return (Cin + 15) / 16 * 16; }
-
 /* groups of 64 positions whose V and D fill the budget */
 static int wg_dw_vectors(int Cin, int Cout, int K) {
     int v = (int)(WG_DW_BUDGET / ((size_t)(wg_cpad(Cin) + Cout) * wg_n(K) * 16));
@@ -477,8 +479,7 @@ static size_t wg_dw_sums(int Cin, int Cout, int K) {
     return 2 * (size_t)wg_n(K) * Cout * wg_cpad(Cin) + (size_t)Cout * 16;
 }
 
-size_t mtl__wino_dw_floats(int Cin, int Cout, int K, int Lout) {
-    (void)Lout;
+size_t mtl__wino_dw_floats(int Cin, int Cout, int K) {
     return wg_dw_sums(Cin, Cout, K) + (size_t)wg_dw_vectors(Cin, Cout, K) * (wg_cpad(Cin) + Cout) * wg_n(K) * 16;
 }
 

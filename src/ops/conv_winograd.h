@@ -39,11 +39,9 @@ void mtl__wino_fwd_relu(const float *x, int ldx, int lpad, int len, const float 
 /* The weight gradient: dw[(o*Cin + c)*K + k] += sum_{n,j} dy[n,o,j] x[n, c, j + k - lpad] and,
  * with_b, db[o] += sum_{n,j} dy[n,o,j], over samples Cin*ldx and Cout*ldy floats apart (dy rows:
  * Lout floats). In three steps so that a thread's calls share one reduction: begin (zero the
- * buffer of mtl__wino_dw_floats floats), add (any number of times), end (dw and db += the
- * sums; db may be NULL). Only where mtl__wino_dw_ok holds. */
-bool mtl__wino_dw_ok(int Cin, int Cout, int K, int Lout);
-/* (the buffer holds doubles: 8-byte aligned at least) */
-size_t mtl__wino_dw_floats(int Cin, int Cout, int K, int Lout);
+ * buffer of mtl__wino_dw_floats floats, which holds doubles: 8-byte aligned at least), add (any
+ * number of times), end (dw and db += the sums; db may be NULL). Where mtl__wino_ok holds. */
+size_t mtl__wino_dw_floats(int Cin, int Cout, int K);
 void mtl__wino_dw_begin(float *buf, int Cin, int Cout, int K);
 void mtl__wino_dw_add(const float *x, int ldx, int lpad, int len, const float *dy, int ldy, int Lout, int N, int Cout,
                       int Cin, int K, bool with_b, float *buf);

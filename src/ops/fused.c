@@ -116,8 +116,8 @@ static bool unit_backward(mtl_tape *t, const unit_bwd *u) {
     if (N < nt) nt = 1;
     /* the weight gradient by Winograd where it applies (x read in place unless scaled); the
      * direct kernel reads x (x s) from zero-padded rows: no masked steps at the edges */
-    const bool wino_dw = need_w && mtl__wino_dw_ok(Cin, Cout, K, Lout);
-    const size_t dws = wino_dw ? mtl__wino_dw_floats(Cin, Cout, K, Lout) : 0;
+    const bool wino_dw = need_w && mtl__wino_ok(Cin, Cout, K, Lout);
+    const size_t dws = wino_dw ? mtl__wino_dw_floats(Cin, Cout, K) : 0;
     const int ldx = L + 2 * u->pad;
     const bool copy_x = need_w && (s || (u->pad && !wino_dw));
     size_t pxs = (size_t)Cin * ldx, one = zs + (copy_x ? pxs : 0); /* buffer floats per sample of a group */
@@ -305,7 +305,7 @@ static void cbr_backward(mtl_tape *t, mtl_node *n) {
 
 /* one sample's convolution z = w (x s) + b: by Winograd (U) x is read in place; otherwise x
  * (s: per channel, may be NULL) is copied into the zero-padded buffer pb when there is padding
- * or a scale (pb NULL otherwise) */
+ * or a scale (pb NULL when there is no copy to make) */
 static void conv_sample(const float *x, const float *s, int Cin, int L, int pad, float *pb, const float *w,
                         const float *U, float *vb, int K, int Cout, const float *b, float *z, int Lout) {
     if (U && !s) {
@@ -333,15 +333,17 @@ static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const float
                               : mtl__new(t, MTL_SHAPE(N, Cout, Lout));
     int nt = mtl_threads_for(2.0 * N * Cout * (double)Cin * K * Lout);
     if (N < nt) nt = 1;
-    float *buf = pad || s ? mtl__alloc(t, (size_t)nt * ps * sizeof *buf) : NULL;
+    /* by Winograd where it applies (x read in place unless scaled): the weights transformed
+     * once, a small buffer per thread; otherwise padded or scaled copies of x per thread */
+    const bool wino = mtl__wino_ok(Cin, Cout, K, Lout), copy = s || (pad && !wino);
+    float *buf = copy ? mtl__alloc(t, (size_t)nt * ps * sizeof *buf) : NULL;
     size_t mark = mtl__scratch_mark(t);
     double *lanes = mtl__scratch(t, (size_t)N * Cout * 32 * sizeof *lanes);
     double *shift = mtl__scratch(t, Cout * sizeof *shift);
-    if (!z || ((pad || s) && !buf) || !lanes || !shift) return NULL;
-    /* by Winograd where it applies: the weights transformed once, a small buffer per thread */
+    if (!z || (copy && !buf) || !lanes || !shift) return NULL;
     float *U = NULL, *vbuf = NULL;
     size_t vs = mtl__wino_v_floats(Cin, K);
-    if (mtl__wino_ok(Cin, Cout, K, Lout)) {
+    if (wino) {
         U = mtl__scratch(t, mtl__wino_u_floats(Cin, Cout, K) * sizeof *U);
         vbuf = mtl__scratch(t, (size_t)nt * vs * sizeof *vbuf);
         if (!U || !vbuf) return NULL;
@@ -352,7 +354,7 @@ static mtl_tensor *conv_with_stats(mtl_tape *t, const mtl_tensor *x, const float
     {
         int tid = omp_get_thread_num(), np = omp_get_num_threads();
         int n0 = (int)((int64_t)N * tid / np), n1 = (int)((int64_t)N * (tid + 1) / np);
-        float *pb = pad || s ? buf + tid * ps : NULL, *vb = vbuf ? vbuf + tid * vs : NULL;
+        float *pb = copy ? buf + tid * ps : NULL, *vb = vbuf ? vbuf + tid * vs : NULL;
         /* every thread convolves its first sample (each has one: N >= threads); sample 0's
          * first values are the shifts of every channel's sums, so the lane sums wait for it */
         if (n0 < n1)
